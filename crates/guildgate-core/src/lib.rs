@@ -1,0 +1,19 @@
+//! The rules of guildgate with no HTTP and no SQL in them: token formats and hashing,
+//! capabilities, the policy table, sentinels, rate limits, the error-code table, audit
+//! events and the domain model. Every API surface and the storage layer build on this.
+
+pub mod audit;
+pub mod capability;
+pub mod clock;
+pub mod crypto;
+pub mod error;
+pub mod guard;
+pub mod ids;
+pub mod limits;
+pub mod model;
+pub mod net;
+pub mod policy;
+pub mod sentinel;
+pub mod token;
+
+pub use error::{ApiError, ErrorCode};
