@@ -1,5 +1,5 @@
 //! The authorization decisions of the guard pipeline, in the order the spec fixes:
-//! token valid -> capability -> sentinel (422) -> re-auth window (403). Rate limits sit
+//! token valid -> capability -> sentinel (422, see `sentinel::verify`) -> re-auth window (403). Rate limits sit
 //! around these in the surface; the decisions themselves live here so every surface and
 //! the MCP server get the same answers.
 
@@ -10,7 +10,6 @@ use crate::clock::Millis;
 use crate::error::{ApiError, ErrorCode};
 use crate::model::{GuildTier, TokenAuth, TokenRecord};
 use crate::net::ip_allowed;
-use crate::sentinel::{self, SentinelTemplate};
 
 /// A token that passed every check up to its capability.
 #[derive(Clone, Debug)]
@@ -75,22 +74,8 @@ pub fn require(caller: &Caller, capability: Capability) -> Result<(), ApiError> 
     .with_detail("missing", vec![capability.as_str()]))
 }
 
-/// The destructive guard: the sentinel first (so a script can correct itself), then the
-/// token's re-auth window.
-pub fn check_destructive(
-    template: SentinelTemplate,
-    expected_concrete: &str,
-    presented: Option<&str>,
-    window_open: bool,
-    reauth_url: &str,
-) -> Result<(), ApiError> {
-    sentinel::verify(template, expected_concrete, presented)?;
-    if !window_open {
-        return Err(reauth_required(reauth_url));
-    }
-    Ok(())
-}
-
+/// RE_AUTH_REQUIRED, pointing the operator at where the window is opened. Checked after
+/// the sentinel, so a script corrects its sentinel before it asks anyone to approve.
 pub fn reauth_required(reauth_url: &str) -> ApiError {
     ApiError::new(
         ErrorCode::ReAuthRequired,
@@ -161,29 +146,12 @@ mod tests {
     }
 
     #[test]
-    fn sentinel_is_checked_before_the_window() {
-        let t = SentinelTemplate("UNBAN USER {userId} IN GUILD {guildId}");
-        let err =
-            check_destructive(t, "UNBAN USER 1 IN GUILD 2", Some("nope"), false, "u").unwrap_err();
-        assert_eq!(err.code, ErrorCode::InvalidConfirmation);
-        let err = check_destructive(
-            t,
-            "UNBAN USER 1 IN GUILD 2",
-            Some("unban user 1 in guild 2"),
-            false,
-            "u",
-        )
-        .unwrap_err();
+    fn reauth_required_points_at_the_dashboard() {
+        let err = reauth_required("https://example.test/approve");
         assert_eq!(err.code, ErrorCode::ReAuthRequired);
-        assert!(
-            check_destructive(
-                t,
-                "UNBAN USER 1 IN GUILD 2",
-                Some("UNBAN USER 1 IN GUILD 2"),
-                true,
-                "u"
-            )
-            .is_ok()
+        assert_eq!(
+            err.details.unwrap()["reauth_url"],
+            "https://example.test/approve"
         );
     }
 }

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod error;
 pub mod guard;
 pub mod ids;
+pub mod issuance;
 pub mod limits;
 pub mod model;
 pub mod net;

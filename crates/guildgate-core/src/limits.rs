@@ -146,6 +146,15 @@ impl Limiter {
 
     /// Takes one call from every bucket, or from none when any is empty.
     pub fn decide(&self, requests: &[BucketRequest]) -> Decision {
+        self.evaluate(requests, true)
+    }
+
+    /// What `decide` would answer, taking nothing.
+    pub fn peek(&self, requests: &[BucketRequest]) -> Decision {
+        self.evaluate(requests, false)
+    }
+
+    fn evaluate(&self, requests: &[BucketRequest], consume: bool) -> Decision {
         let now = self.clock.now();
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= SWEEP_EVERY && map.len().is_power_of_two() {
@@ -164,7 +173,7 @@ impl Limiter {
         let mut retry_after_secs = 0;
         let mut buckets = Vec::with_capacity(requests.len());
         for (request, mut level) in requests.iter().zip(levels) {
-            if allowed {
+            if allowed && consume {
                 level -= 1.0;
                 map.insert(
                     request.key.clone(),

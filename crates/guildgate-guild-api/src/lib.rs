@@ -1,1 +1,19 @@
+//! The guild moderation API (`/api/public/v1/guilds/{guild_id}/...` and the token
+//! re-auth window routes): the router built from the policy table, the guard pipeline
+//! and thin handlers.
 
+mod audit_sink;
+mod call;
+mod context;
+mod enforcer;
+mod envelope;
+mod extract;
+mod handlers;
+mod router;
+mod state;
+
+pub use audit_sink::AuditSink;
+pub use enforcer::{Enforcer, RecordOnly, UpstreamError};
+pub use envelope::Failure;
+pub use router::router;
+pub use state::{AppState, GuildApiConfig};

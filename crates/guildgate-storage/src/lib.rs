@@ -1,1 +1,190 @@
+//! Persistence behind one interface. `Store` answers reads; `WriteTx` makes changes, and
+//! every change commits in the same transaction as its audit row (and, for idempotent
+//! calls, its saved response). SQLite is the embedded default; no SQL leaves this crate.
 
+mod migrate;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use guildgate_core::audit::AuditEvent;
+use guildgate_core::clock::Millis;
+use guildgate_core::model::{
+    AuditRow, Ban, GameServer, Guild, GuildTier, Member, Mute, Page, PageRequest, Purge, RconRun,
+    ReauthWindow, Strike, Ticket, TokenAuth, TokenRecord,
+};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule refused the write (the row already exists).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database is busy or unreachable; the caller may retry.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Internal(String),
+    /// The database was written by a newer guildgate.
+    #[error("{0}")]
+    Schema(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which tokens a revocation covers.
+#[derive(Clone, Copy, Debug)]
+pub enum RevokeScope<'a> {
+    Token(&'a str),
+    User { guild_id: &'a str, user_id: &'a str },
+    Guild(&'a str),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor_source: Option<String>,
+    pub token_id: Option<String>,
+    pub outcome: Option<String>,
+}
+
+/// What an `Idempotency-Key` already stands for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IdempotencyStart {
+    /// First use (or a crashed attempt's lock expired): go ahead, the key is held.
+    Proceed,
+    /// Completed before with the same request: send this again.
+    Replay { status: u16, body: String },
+    /// Another request with this key is still running.
+    InFlight,
+    /// The key was used with another request.
+    Mismatch,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn begin(&self) -> StoreResult<Box<dyn WriteTx>>;
+
+    async fn guild(&self, id: &str) -> StoreResult<Option<Guild>>;
+    async fn members(&self, guild_id: &str) -> StoreResult<Vec<Member>>;
+    async fn member(&self, guild_id: &str, user_id: &str) -> StoreResult<Option<Member>>;
+    async fn token_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<TokenAuth>>;
+    async fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
+    async fn tokens_of_guild(&self, guild_id: &str) -> StoreResult<Vec<TokenRecord>>;
+    async fn current_window(
+        &self,
+        token_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<ReauthWindow>>;
+
+    async fn strikes(&self, guild_id: &str, page: &PageRequest) -> StoreResult<Page<Strike>>;
+    async fn tickets(&self, guild_id: &str, page: &PageRequest) -> StoreResult<Page<Ticket>>;
+    async fn ticket(&self, guild_id: &str, id: &str) -> StoreResult<Option<Ticket>>;
+    async fn active_bans(
+        &self,
+        guild_id: &str,
+        now: Millis,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Ban>>;
+    async fn active_mutes(
+        &self,
+        guild_id: &str,
+        now: Millis,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Mute>>;
+    async fn servers(&self, guild_id: &str, page: &PageRequest) -> StoreResult<Page<GameServer>>;
+    /// The server and its sealed RCON password.
+    async fn server(&self, guild_id: &str, id: &str) -> StoreResult<Option<(GameServer, Vec<u8>)>>;
+    async fn audit(
+        &self,
+        guild_id: &str,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditRow>>;
+
+    /// Rows that record no change of state (reads, refusals), written in one transaction.
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// Records a token's last use; best effort, batched by the caller.
+    async fn touch_tokens(&self, uses: &[(String, Millis, String)]) -> StoreResult<()>;
+
+    /// Holds `key` for this token, or says what it already stands for. A hold older than
+    /// `stale_before` belongs to a crashed attempt whose writes never committed, so it is
+    /// taken over.
+    async fn start_idempotent(
+        &self,
+        token_id: &str,
+        key: &str,
+        fingerprint: &[u8],
+        now: Millis,
+        stale_before: Millis,
+    ) -> StoreResult<IdempotencyStart>;
+    /// Lets go of a held key whose request ended without a saved response.
+    async fn release_idempotent(&self, token_id: &str, key: &str) -> StoreResult<()>;
+    /// Drops completed keys created before `before` (kept at least 24 h).
+    async fn expire_idempotency(&self, before: Millis) -> StoreResult<u64>;
+}
+
+/// One write transaction. Dropping it without `commit` rolls everything back.
+#[async_trait]
+pub trait WriteTx: Send {
+    async fn insert_guild(&mut self, guild: &Guild) -> StoreResult<()>;
+    async fn set_guild_tier(&mut self, id: &str, tier: GuildTier) -> StoreResult<bool>;
+    async fn upsert_member(&mut self, member: &Member) -> StoreResult<()>;
+    async fn remove_member(&mut self, guild_id: &str, user_id: &str) -> StoreResult<bool>;
+
+    async fn insert_token(&mut self, token: &TokenRecord, secret_hash: &[u8]) -> StoreResult<()>;
+    async fn revoke_tokens(
+        &mut self,
+        scope: RevokeScope<'_>,
+        now: Millis,
+        reason: &str,
+    ) -> StoreResult<u64>;
+    /// Opens `window`, closing any other open window of its token.
+    async fn open_window(&mut self, window: &ReauthWindow) -> StoreResult<()>;
+    async fn close_windows(&mut self, token_id: &str, now: Millis) -> StoreResult<u64>;
+
+    async fn insert_strike(&mut self, strike: &Strike) -> StoreResult<()>;
+    async fn strike(&mut self, guild_id: &str, id: &str) -> StoreResult<Option<Strike>>;
+    async fn remove_strike(&mut self, id: &str, now: Millis, by: &str) -> StoreResult<()>;
+
+    async fn insert_ticket(&mut self, ticket: &Ticket) -> StoreResult<()>;
+    async fn ticket(&mut self, guild_id: &str, id: &str) -> StoreResult<Option<Ticket>>;
+    async fn save_ticket_claim(&mut self, ticket: &Ticket) -> StoreResult<()>;
+
+    /// Records `ban`, superseding any active ban of the same user.
+    async fn replace_ban(&mut self, ban: &Ban) -> StoreResult<()>;
+    /// Lifts the user's active ban; false when there was none.
+    async fn lift_ban(
+        &mut self,
+        guild_id: &str,
+        user_id: &str,
+        now: Millis,
+        by: &str,
+    ) -> StoreResult<bool>;
+    async fn replace_mute(&mut self, mute: &Mute) -> StoreResult<()>;
+    async fn lift_mute(
+        &mut self,
+        guild_id: &str,
+        user_id: &str,
+        now: Millis,
+        by: &str,
+    ) -> StoreResult<bool>;
+    async fn insert_purge(&mut self, purge: &Purge) -> StoreResult<()>;
+    async fn insert_server(
+        &mut self,
+        server: &GameServer,
+        sealed_password: &[u8],
+    ) -> StoreResult<()>;
+    async fn insert_rcon_run(&mut self, run: &RconRun) -> StoreResult<()>;
+
+    async fn append_audit(&mut self, event: &AuditEvent) -> StoreResult<()>;
+    /// Saves the response of the request holding `key`, in this transaction.
+    async fn complete_idempotent(
+        &mut self,
+        token_id: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> StoreResult<()>;
+
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}

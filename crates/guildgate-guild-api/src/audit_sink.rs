@@ -1,0 +1,107 @@
+//! Audit rows that record no change of state (reads and refusals) and token last-use
+//! stamps are written in batches by one background task, so a read costs no write
+//! transaction of its own. Rows of state changes never come here: they commit with the
+//! change itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use guildgate_core::audit::AuditEvent;
+use guildgate_core::clock::Millis;
+use guildgate_storage::Store;
+use tokio::sync::{mpsc, oneshot};
+
+enum Message {
+    Event(AuditEvent),
+    Touch(String, Millis, String),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct AuditSink {
+    tx: mpsc::Sender<Message>,
+}
+
+const BATCH: usize = 512;
+const QUEUE: usize = 65_536;
+
+impl AuditSink {
+    pub fn spawn(store: Arc<dyn Store>) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, rx));
+        Self { tx }
+    }
+
+    /// Queues a row. Under overload the caller waits for room rather than lose the row.
+    pub async fn record(&self, event: AuditEvent) {
+        if self.tx.send(Message::Event(event)).await.is_err() {
+            tracing::error!("audit writer has stopped; an audit row was not written");
+        }
+    }
+
+    pub async fn touch_token(&self, token_id: String, at: Millis, ip: String) {
+        let _ = self.tx.try_send(Message::Touch(token_id, at, ip));
+    }
+
+    /// Returns once everything queued before the call is in the database.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Message>) {
+    let mut events = Vec::with_capacity(BATCH);
+    let mut touches = Vec::new();
+    let mut waiters = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Event(e) => events.push(e),
+                Message::Touch(id, at, ip) => touches.push((id, at, ip)),
+                Message::Flush(done) => waiters.push(done),
+            }
+            if events.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        write(&*store, &mut events, &mut touches).await;
+        for done in waiters.drain(..) {
+            let _ = done.send(());
+        }
+    }
+    write(&*store, &mut events, &mut touches).await;
+}
+
+async fn write(
+    store: &dyn Store,
+    events: &mut Vec<AuditEvent>,
+    touches: &mut Vec<(String, Millis, String)>,
+) {
+    // A busy database is retried a few times; an audit row is not given up lightly.
+    for attempt in 0..5 {
+        if events.is_empty() {
+            break;
+        }
+        match store.append_audit(events).await {
+            Ok(()) => events.clear(),
+            Err(err) => {
+                tracing::error!(%err, rows = events.len(), attempt, "audit batch failed");
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+        }
+    }
+    events.clear();
+    if !touches.is_empty() {
+        // Newest use first per token, then keep only that one.
+        touches.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        touches.dedup_by(|a, b| a.0 == b.0);
+        if let Err(err) = store.touch_tokens(touches).await {
+            tracing::warn!(%err, "could not record token last use");
+        }
+        touches.clear();
+    }
+}

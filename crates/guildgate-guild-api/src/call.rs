@@ -1,0 +1,348 @@
+//! The guard pipeline as a handler sees it. `Call` (an extractor) authenticates the token
+//! and checks the capability; `confirm` checks a destructive call's sentinel and re-auth
+//! window; `admit` settles idempotency and draws from the rate-limit buckets; `Write` then
+//! commits the change with its audit row and saved response in one transaction.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use guildgate_core::audit::OUTCOME_SUCCESS;
+use guildgate_core::error::{ApiError, ErrorCode};
+use guildgate_core::guard::{self, Caller};
+use guildgate_core::ids::Snowflake;
+use guildgate_core::limits::BucketRequest;
+use guildgate_core::policy::{EndpointPolicy, Tier};
+use guildgate_core::sentinel::{self, SentinelTemplate};
+use guildgate_core::token::GUILD_TOKEN;
+use guildgate_storage::{IdempotencyStart, WriteTx};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::context::{CallerInfo, RequestContext};
+use crate::envelope::Failure;
+use crate::state::AppState;
+
+/// A hold on an idempotency key is presumed crashed after this long.
+const IDEMPOTENCY_LOCK_MILLIS: i64 = 60_000;
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+pub struct Call {
+    pub state: AppState,
+    pub ctx: Arc<RequestContext>,
+    pub policy: &'static EndpointPolicy,
+    pub caller: Caller,
+    /// The guild of the route, validated; the token's own guild on token routes.
+    pub guild_id: String,
+    idempotency_key: Option<String>,
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized(
+            "Missing Authorization header. Send `Authorization: Bearer arkpat_...`.",
+        )
+    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("The Authorization header is not valid text."))?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
+        ApiError::unauthorized("The Authorization header must be `Bearer <token>`.")
+    })?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::unauthorized(
+            "The Authorization scheme must be Bearer.",
+        ));
+    }
+    Ok(token)
+}
+
+fn idempotency_key(parts: &Parts) -> Result<Option<String>, ApiError> {
+    let Some(value) = parts.headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY => Ok(Some(key.to_owned())),
+        _ => Err(ApiError::validation(
+            "Idempotency-Key",
+            format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters."),
+        )),
+    }
+}
+
+impl FromRequestParts<AppState> for Call {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
+        let ctx = parts
+            .extensions
+            .get::<Arc<RequestContext>>()
+            .cloned()
+            .ok_or_else(|| Failure(ApiError::internal()))?;
+        let policy = ctx.policy.ok_or_else(|| Failure(ApiError::internal()))?;
+
+        let presented = bearer(parts)?;
+        let token = GUILD_TOKEN
+            .parse(presented)
+            .map_err(|why| ApiError::unauthorized(format!("Malformed token: {why}.")))?;
+        let found = state
+            .store
+            .token_by_hash(&state.hasher.hash(token.expose()))
+            .await?;
+        if let Some(found) = &found {
+            ctx.record().caller = Some(CallerInfo {
+                token_id: found.token.id.clone(),
+                token_name: found.token.name.clone(),
+                user_id: found.token.user_id.clone(),
+                guild_id: found.token.guild_id.clone(),
+            });
+        }
+        let now = state.clock.now();
+        let caller = guard::authenticate(found, now, ctx.client_ip, None)?;
+
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Failure(ApiError::internal()))?;
+        let guild_id = match params.iter().find(|(name, _)| *name == "guild_id") {
+            Some((_, raw)) => {
+                let guild = Snowflake::parse("guild_id", raw)?;
+                if guild.as_str() != caller.token.guild_id {
+                    return Err(ApiError::forbidden("This token cannot act on that guild.").into());
+                }
+                guild.as_str().to_owned()
+            }
+            None => caller.token.guild_id.clone(),
+        };
+        if let Some(capability) = policy.capability {
+            guard::require(&caller, capability)?;
+        }
+        let idempotency_key = idempotency_key(parts)?;
+        state
+            .audit
+            .touch_token(caller.token.id.clone(), now, ctx.client_ip.to_string())
+            .await;
+        Ok(Call {
+            state: state.clone(),
+            ctx,
+            policy,
+            caller,
+            guild_id,
+            idempotency_key,
+        })
+    }
+}
+
+/// What `admit` decided for a write.
+pub enum Admission {
+    Proceed(Write),
+    /// The saved response of an earlier request with the same key.
+    Replay(Response),
+}
+
+impl Call {
+    pub fn issuer(&self) -> &str {
+        &self.caller.token.user_id
+    }
+
+    pub fn set_target(&self, target: impl Into<String>) {
+        self.ctx.record().target = Some(target.into());
+    }
+
+    /// The destructive guard: the sentinel rendered from validated fields (the route's guild
+    /// is added here), compared with `_confirmation`, then the token's re-auth window.
+    pub async fn confirm(
+        &self,
+        values: &[(&str, &str)],
+        presented: Option<&str>,
+    ) -> Result<(), Failure> {
+        let template: SentinelTemplate = self
+            .policy
+            .sentinel
+            .ok_or_else(|| Failure(ApiError::internal()))?;
+        let mut all = vec![("guildId", self.guild_id.as_str())];
+        all.extend_from_slice(values);
+        let expected = template.render(&all);
+        sentinel::verify(template, &expected, presented)?;
+        let window = self
+            .state
+            .store
+            .current_window(&self.caller.token.id, self.state.clock.now())
+            .await?;
+        if window.is_none() {
+            let url = self.state.reauth_url(&self.guild_id, &self.caller.token.id);
+            return Err(guard::reauth_required(&url).into());
+        }
+        Ok(())
+    }
+
+    /// Draws one call from the per-IP (on the public surface), per-token and per-user
+    /// buckets of `tier`, all or nothing.
+    pub fn draw(&self, tier: Tier) -> Result<(), Failure> {
+        let limits = &self.state.config.limits;
+        let token = &self.caller.token;
+        let mut buckets = vec![
+            BucketRequest {
+                name: tier_bucket_name(tier, false),
+                key: format!("tok:{}:{}", token.id, tier.as_str()),
+                rate: limits.token_rate(tier),
+            },
+            BucketRequest {
+                name: tier_bucket_name(tier, true),
+                key: format!("usr:{}:{}:{}", token.guild_id, token.user_id, tier.as_str()),
+                rate: limits.aggregate_rate(tier),
+            },
+        ];
+        if self.ctx.public {
+            buckets.push(self.ctx.ip_bucket(&self.state));
+        }
+        let decision = self.state.limiter.decide(&buckets);
+        let mut record = self.ctx.record();
+        record.ip_charged = self.ctx.public && decision.allowed;
+        record.buckets = decision.buckets;
+        if !decision.allowed {
+            return Err(ApiError::rate_limited(decision.retry_after_secs).into());
+        }
+        Ok(())
+    }
+
+    /// For a write: replays a saved response for a reused `Idempotency-Key`, else draws
+    /// from the buckets and opens the transaction the change will commit in.
+    pub async fn admit(
+        self,
+        tier: Tier,
+        body_digest: Option<[u8; 32]>,
+    ) -> Result<Admission, Failure> {
+        let held_key = match &self.idempotency_key {
+            None => None,
+            Some(key) => {
+                let mut hasher = Sha256::new();
+                hasher.update(self.ctx.method.as_bytes());
+                hasher.update(b" ");
+                hasher.update(self.ctx.path.as_bytes());
+                hasher.update(body_digest.unwrap_or_default());
+                let fingerprint: [u8; 32] = hasher.finalize().into();
+                let now = self.state.clock.now();
+                let start = self
+                    .state
+                    .store
+                    .start_idempotent(
+                        &self.caller.token.id,
+                        key,
+                        &fingerprint,
+                        now,
+                        now - IDEMPOTENCY_LOCK_MILLIS,
+                    )
+                    .await?;
+                match start {
+                    IdempotencyStart::Proceed => Some(key.clone()),
+                    IdempotencyStart::Replay { status, body } => {
+                        return Ok(Admission::Replay(json_response(status, body, true)));
+                    }
+                    IdempotencyStart::InFlight => {
+                        return Err(ApiError::new(
+                            ErrorCode::IdempotencyKeyInUse,
+                            "A request with this Idempotency-Key is still being processed. Retry shortly.",
+                        )
+                        .into());
+                    }
+                    IdempotencyStart::Mismatch => {
+                        return Err(ApiError::new(
+                            ErrorCode::IdempotencyKeyReused,
+                            "This Idempotency-Key was already used with a different request. Use a new key.",
+                        )
+                        .into());
+                    }
+                }
+            }
+        };
+        let mut write = Write {
+            tx: None,
+            held_key,
+            call: self,
+        };
+        write.call.draw(tier)?;
+        write.tx = Some(write.call.state.store.begin().await?);
+        Ok(Admission::Proceed(write))
+    }
+}
+
+fn tier_bucket_name(tier: Tier, aggregate: bool) -> &'static str {
+    match (tier, aggregate) {
+        (Tier::Read, false) => "token-read",
+        (Tier::Reversible, false) => "token-reversible",
+        (Tier::Destructive, false) => "token-destructive",
+        (Tier::Read, true) => "user-read",
+        (Tier::Reversible, true) => "user-reversible",
+        (Tier::Destructive, true) => "user-destructive",
+    }
+}
+
+pub fn json_response(status: u16, body: String, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// An admitted write. Dropped without `finish`, its transaction rolls back and its
+/// idempotency key is let go, so a retry runs afresh.
+pub struct Write {
+    pub call: Call,
+    tx: Option<Box<dyn WriteTx>>,
+    held_key: Option<String>,
+}
+
+impl Write {
+    pub fn tx(&mut self) -> &mut dyn WriteTx {
+        self.tx
+            .as_deref_mut()
+            .expect("the transaction lives until finish")
+    }
+
+    /// Commits the change with its audit row (and saved response) and answers `body`.
+    pub async fn finish(
+        mut self,
+        status: StatusCode,
+        body: &impl Serialize,
+    ) -> Result<Response, Failure> {
+        let text = serde_json::to_string(body).map_err(|_| Failure(ApiError::internal()))?;
+        let event = self.call.ctx.audit_event(
+            self.call.state.clock.now(),
+            OUTCOME_SUCCESS,
+            status.as_u16(),
+        );
+        let mut tx = self.tx.take().expect("the transaction lives until finish");
+        tx.append_audit(&event).await?;
+        if let Some(key) = self.held_key.take() {
+            tx.complete_idempotent(&self.call.caller.token.id, &key, status.as_u16(), &text)
+                .await?;
+        }
+        tx.commit().await?;
+        self.call.ctx.record().audited = true;
+        Ok(json_response(status.as_u16(), text, false))
+    }
+}
+
+impl Drop for Write {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(key) = self.held_key.take() {
+            let store = self.call.state.store.clone();
+            let token_id = self.call.caller.token.id.clone();
+            tokio::spawn(async move {
+                if let Err(err) = store.release_idempotent(&token_id, &key).await {
+                    tracing::warn!(%err, "could not release an idempotency key");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The surface middleware around every guild route: request ids, the client address,
+//! CORS refusal, the per-IP limit, rate-limit headers, the error envelope and the audit
+//! row of every call that did not already commit one with its change.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
+use guildgate_core::error::{ApiError, ErrorCode};
+use guildgate_core::ids::{new_request_id, new_ulid};
+use guildgate_core::limits::{BucketRequest, BucketState, Decision};
+use guildgate_core::policy::{EndpointPolicy, POLICIES, PUBLIC_PREFIX};
+
+use crate::envelope::{Failure, envelope};
+use crate::state::AppState;
+
+/// The token a call was made with, once known.
+#[derive(Clone, Debug)]
+pub struct CallerInfo {
+    pub token_id: String,
+    pub token_name: String,
+    pub user_id: String,
+    pub guild_id: String,
+}
+
+#[derive(Default)]
+pub struct CallRecord {
+    pub caller: Option<CallerInfo>,
+    /// Buckets decided for this call, for the headers.
+    pub buckets: Vec<BucketState>,
+    /// The per-IP bucket was charged together with the token buckets.
+    pub ip_charged: bool,
+    /// The audit row was committed with the call's change.
+    pub audited: bool,
+    pub target: Option<String>,
+}
+
+pub struct RequestContext {
+    pub request_id: String,
+    pub client_ip: IpAddr,
+    pub policy: Option<&'static EndpointPolicy>,
+    pub public: bool,
+    pub method: String,
+    pub path: String,
+    pub record: Mutex<CallRecord>,
+}
+
+impl RequestContext {
+    pub fn record(&self) -> std::sync::MutexGuard<'_, CallRecord> {
+        self.record.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn ip_bucket(&self, state: &AppState) -> BucketRequest {
+        BucketRequest {
+            name: "ip",
+            key: format!("ip:{}", self.client_ip),
+            rate: state.config.limits.per_ip,
+        }
+    }
+
+    /// The audit row for this call as it ended.
+    pub fn audit_event(&self, at: i64, outcome: &str, status: u16) -> AuditEvent {
+        let record = self.record();
+        let caller = record.caller.clone();
+        AuditEvent {
+            id: new_ulid(),
+            at,
+            guild_id: caller.as_ref().map(|c| c.guild_id.clone()),
+            actor_source: ActorSource::Token,
+            actor_user_id: caller.as_ref().map(|c| c.user_id.clone()),
+            token_id: caller.as_ref().map(|c| c.token_id.clone()),
+            token_name: caller.map(|c| c.token_name),
+            action: self.policy.map(|p| p.name).unwrap_or("unknown").to_owned(),
+            method: Some(self.method.clone()),
+            path: Some(self.path.clone()),
+            outcome: outcome.to_owned(),
+            status: Some(status),
+            request_id: Some(self.request_id.clone()),
+            ip: Some(self.client_ip.to_string()),
+            target: record.target.clone(),
+        }
+    }
+}
+
+fn policy_for(matched: Option<&MatchedPath>, method: &Method) -> Option<&'static EndpointPolicy> {
+    let path = matched?.as_str();
+    POLICIES
+        .iter()
+        .find(|p| p.path == path && p.method == method.as_str())
+}
+
+pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let path = req.uri().path().to_owned();
+    let ctx = Arc::new(RequestContext {
+        request_id: new_request_id(),
+        client_ip: state.config.trusted_proxies.client_ip(peer, forwarded),
+        policy: policy_for(req.extensions().get::<MatchedPath>(), req.method()),
+        public: path.starts_with(PUBLIC_PREFIX),
+        method: req.method().to_string(),
+        path,
+        record: Mutex::default(),
+    });
+
+    let early = if ctx.public
+        && (req.headers().contains_key("origin") || req.method() == Method::OPTIONS)
+    {
+        Some(ApiError::new(
+            ErrorCode::CorsDenied,
+            "Browser calls to /api/public/v1/* are not allowed. Call the API from a server-side script or proxy.",
+        ))
+    } else if ctx.public {
+        let peek = state.limiter.peek(&[ctx.ip_bucket(&state)]);
+        (!peek.allowed).then(|| ApiError::rate_limited(peek.retry_after_secs))
+    } else {
+        None
+    };
+
+    let mut response = match early {
+        Some(err) => Failure(err).into_response(),
+        None => {
+            req.extensions_mut().insert(ctx.clone());
+            next.run(req).await
+        }
+    };
+
+    if ctx.public && !ctx.record().ip_charged {
+        let charged = state.limiter.decide(&[ctx.ip_bucket(&state)]);
+        ctx.record().buckets.extend(charged.buckets);
+    }
+    finish(&state, &ctx, &mut response).await;
+    response
+}
+
+async fn finish(state: &AppState, ctx: &RequestContext, response: &mut Response) {
+    // Axum's own refusals (405, 413, ...) get the envelope too.
+    let mut error = response.extensions_mut().remove::<ApiError>();
+    if error.is_none() && response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        error = Some(ApiError::not_found(&format!(
+            "Route {} {}",
+            ctx.method, ctx.path
+        )));
+    } else if error.is_none() && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        error = Some(ApiError::validation(
+            "body",
+            "The request body is too large.",
+        ));
+    }
+    if let Some(err) = &error {
+        let headers = std::mem::take(response.headers_mut());
+        *response = envelope(err, &ctx.request_id);
+        for (name, value) in headers.iter() {
+            if !response.headers().contains_key(name) {
+                response.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+    }
+    let headers = response.headers_mut();
+    headers.insert("x-request-id", header_value(&ctx.request_id));
+    if ctx.public {
+        rate_limit_headers(headers, &ctx.record().buckets);
+    }
+
+    let (audited, has_caller) = {
+        let record = ctx.record();
+        (record.audited, record.caller.is_some())
+    };
+    if !audited && (has_caller || ctx.policy.is_some()) {
+        let outcome = error
+            .as_ref()
+            .map(|e| e.code.as_str())
+            .unwrap_or(OUTCOME_SUCCESS);
+        let event = ctx.audit_event(state.clock.now(), outcome, response.status().as_u16());
+        state.audit.record(event).await;
+    }
+    if error
+        .as_ref()
+        .is_some_and(|e| e.code == ErrorCode::InternalError)
+    {
+        tracing::error!(request_id = %ctx.request_id, path = %ctx.path, "request failed with INTERNAL_ERROR");
+    }
+}
+
+fn header_value(value: &str) -> HeaderValue {
+    HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("invalid"))
+}
+
+/// `X-RateLimit-*` describe the tightest bucket; the IETF `RateLimit` and
+/// `RateLimit-Policy` fields list every bucket the call drew from.
+fn rate_limit_headers(headers: &mut HeaderMap, buckets: &[BucketState]) {
+    let decision = Decision {
+        allowed: true,
+        retry_after_secs: 0,
+        buckets: buckets.to_vec(),
+    };
+    let Some(tightest) = decision.tightest() else {
+        return;
+    };
+    headers.insert("x-ratelimit-limit", HeaderValue::from(tightest.limit));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(tightest.remaining),
+    );
+    headers.insert("x-ratelimit-reset", HeaderValue::from(tightest.reset_secs));
+    let policy: Vec<String> = buckets
+        .iter()
+        .map(|b| format!("\"{}\";q={};w={}", b.name, b.limit, b.window_secs))
+        .collect();
+    let current: Vec<String> = buckets
+        .iter()
+        .map(|b| format!("\"{}\";r={};t={}", b.name, b.remaining, b.reset_secs))
+        .collect();
+    headers.insert("ratelimit-policy", header_value(&policy.join(", ")));
+    headers.insert("ratelimit", header_value(&current.join(", ")));
+}

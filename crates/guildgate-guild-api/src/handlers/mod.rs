@@ -1,0 +1,122 @@
+//! Thin handlers, one file per resource: validate the input, run the guard steps the
+//! policy row asks for, make the change through a `Write`.
+
+pub mod audit;
+pub mod bans;
+pub mod mutes;
+pub mod purge;
+pub mod reauth;
+pub mod servers;
+pub mod strikes;
+pub mod tickets;
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use guildgate_core::error::ApiError;
+use guildgate_core::ids::{Snowflake, is_ulid};
+use serde::Serialize;
+
+use crate::envelope::Failure;
+use crate::state::AppState;
+
+pub type Answer = Result<Response, Failure>;
+
+pub fn ok(body: &impl Serialize) -> Answer {
+    Ok(axum::Json(body).into_response())
+}
+
+/// The route's path parameters.
+pub struct Ids(Vec<(String, String)>);
+
+impl FromRequestParts<AppState> for Ids {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Failure(ApiError::validation("path", "The path is not valid UTF-8.")))?;
+        Ok(Ids(raw
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()))
+    }
+}
+
+impl Ids {
+    fn raw(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn snowflake(&self, name: &str) -> Result<Snowflake, Failure> {
+        Ok(Snowflake::parse(name, self.raw(name))?)
+    }
+
+    /// A guildgate id (a ULID); anything else is named in VALIDATION_FAILED.
+    pub fn ulid(&self, name: &str) -> Result<String, Failure> {
+        let value = self.raw(name);
+        if is_ulid(value) {
+            Ok(value.to_owned())
+        } else {
+            Err(ApiError::validation(name, format!("{name} must be a 26-character id")).into())
+        }
+    }
+}
+
+/// A required text field: present, not blank, at most `max` characters.
+pub fn required<'a>(
+    field: &str,
+    value: &'a Option<String>,
+    max: usize,
+) -> Result<&'a str, Failure> {
+    match value.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => optional(field, Some(v), max).map(|v| v.unwrap_or_default()),
+        _ => Err(ApiError::validation(field, format!("{field} is required")).into()),
+    }
+}
+
+pub fn optional<'a>(
+    field: &str,
+    value: Option<&'a str>,
+    max: usize,
+) -> Result<Option<&'a str>, Failure> {
+    match value.map(str::trim) {
+        Some(v) if v.chars().count() > max => Err(ApiError::validation(
+            field,
+            format!("{field} must be at most {max} characters"),
+        )
+        .into()),
+        Some("") | None => Ok(None),
+        Some(v) => Ok(Some(v)),
+    }
+}
+
+/// A whole number in `range`, named in the error.
+pub fn bounded(
+    field: &str,
+    value: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, Failure> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::validation(
+            field,
+            format!("{field} must be from {} to {}", range.start(), range.end()),
+        )
+        .into())
+    }
+}
+
+/// The body of a DELETE on a destructive route: only the sentinel, and it may be absent
+/// (then the guard answers INVALID_CONFIRMATION with the expected value).
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmationOnly {
+    #[serde(rename = "_confirmation")]
+    pub confirmation: Option<String>,
+}

@@ -1,0 +1,87 @@
+//! What every guild handler shares.
+
+use std::sync::Arc;
+
+use guildgate_core::clock::Clock;
+use guildgate_core::crypto::{Sealer, SecretHasher};
+use guildgate_core::limits::{Limiter, LimitsConfig};
+use guildgate_core::net::TrustedProxies;
+use guildgate_storage::Store;
+
+use crate::audit_sink::AuditSink;
+use crate::enforcer::Enforcer;
+
+#[derive(Clone, Debug)]
+pub struct GuildApiConfig {
+    /// Where owners approve re-auth windows; `reauth_url` in RE_AUTH_REQUIRED points here.
+    pub dashboard_base_url: String,
+    pub trusted_proxies: TrustedProxies,
+    pub limits: LimitsConfig,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for GuildApiConfig {
+    fn default() -> Self {
+        Self {
+            dashboard_base_url: "http://127.0.0.1:8080".to_owned(),
+            trusted_proxies: TrustedProxies::default(),
+            limits: LimitsConfig::default(),
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub limiter: Limiter,
+    pub hasher: SecretHasher,
+    pub sealer: Sealer,
+    pub config: GuildApiConfig,
+    pub audit: AuditSink,
+    pub enforcer: Arc<dyn Enforcer>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        key: &guildgate_core::crypto::SecretKey,
+        config: GuildApiConfig,
+        enforcer: Arc<dyn Enforcer>,
+    ) -> Self {
+        let audit = AuditSink::spawn(store.clone());
+        Self(Arc::new(Inner {
+            limiter: Limiter::new(clock.clone()),
+            store,
+            clock,
+            hasher: key.secret_hasher(),
+            sealer: key.sealer(),
+            config,
+            audit,
+            enforcer,
+        }))
+    }
+
+    pub fn audit_sink(&self) -> &AuditSink {
+        &self.0.audit
+    }
+
+    pub fn reauth_url(&self, guild_id: &str, token_id: &str) -> String {
+        format!(
+            "{}/dashboard/{guild_id}/settings/api-mcp?tab=reauth&token={token_id}#approve-window",
+            self.0.config.dashboard_base_url.trim_end_matches('/')
+        )
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

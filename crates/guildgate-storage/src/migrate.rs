@@ -1,0 +1,39 @@
+//! A small migration runner shared by the backends: numbered SQL files compiled into the
+//! binary, each applied once in its own transaction and recorded in `schema_migrations`.
+
+/// `(version, name, sql)`, in order.
+pub type Migration = (i64, &'static str, &'static str);
+
+pub const SQLITE: &[Migration] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
+
+pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)";
+
+/// Splits a migration file into statements: `--` comments are dropped first, then the
+/// text is cut at `;` (our files never put `;` inside a string literal).
+pub fn statements(sql: &str) -> Vec<String> {
+    let code: String = sql
+        .lines()
+        .map(|line| line.split("--").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    code.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn comments_may_hold_semicolons() {
+        let got =
+            super::statements("-- a; b\nCREATE TABLE t (x INT); -- c;\nCREATE INDEX i ON t (x);\n");
+        assert_eq!(got, ["CREATE TABLE t (x INT)", "CREATE INDEX i ON t (x)"]);
+    }
+}

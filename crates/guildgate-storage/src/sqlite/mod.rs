@@ -1,0 +1,426 @@
+//! The SQLite implementation: WAL mode, one writer connection (SQLite admits one writer
+//! at a time, so queueing in the pool beats retrying on SQLITE_BUSY) and a small pool of
+//! readers. Migrations run when the store opens.
+
+mod rows;
+mod tx;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use guildgate_core::audit::AuditEvent;
+use guildgate_core::clock::Millis;
+use guildgate_core::model::{
+    AuditRow, Ban, GameServer, Guild, Member, Mute, Page, PageRequest, ReauthWindow, Strike,
+    Ticket, TokenAuth, TokenRecord,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Executor, Row, SqlitePool};
+
+use crate::migrate::{self, CREATE_LEDGER};
+use crate::{AuditFilter, IdempotencyStart, Store, StoreError, StoreResult, WriteTx};
+use rows::TOKEN_COLUMNS;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.message().to_owned())
+            }
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("5" | "6" | "261" | "517")) =>
+            {
+                StoreError::Unavailable(db.message().to_owned())
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            _ => StoreError::Internal(err.to_string()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    reader: SqlitePool,
+    writer: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `url` (`sqlite://path` or a bare
+    /// path) and brings its schema up to date.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let url = if url.starts_with("sqlite:") {
+            url.to_owned()
+        } else {
+            format!("sqlite://{url}")
+        };
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .map(|p| p.split('?').next().unwrap_or(p))
+            && let Some(dir) = std::path::Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::Internal(format!("bad SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await?;
+        let store_for_migrations = writer.clone();
+        migrate_sqlite(&store_for_migrations).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { reader, writer })
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+async fn migrate_sqlite(pool: &SqlitePool) -> StoreResult<()> {
+    pool.execute(CREATE_LEDGER).await?;
+    let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(pool)
+        .await?;
+    let applied = applied.unwrap_or(0);
+    let known = migrate::SQLITE.last().map(|m| m.0).unwrap_or(0);
+    if applied > known {
+        return Err(StoreError::Schema(format!(
+            "the database is at schema version {applied}, newer than this guildgate knows ({known}); upgrade guildgate"
+        )));
+    }
+    for (version, name, sql) in migrate::SQLITE.iter().filter(|m| m.0 > applied) {
+        let mut tx = pool.begin().await?;
+        for statement in migrate::statements(sql) {
+            tx.execute(statement.as_str()).await?;
+        }
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(version)
+        .bind(name)
+        .bind(guildgate_core::clock::Clock::now(
+            &guildgate_core::clock::SystemClock,
+        ))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Fetches one page, newest first, of a guild-scoped table.
+async fn page<T>(
+    pool: &SqlitePool,
+    sql_before_order: &str,
+    binds: &[&str],
+    page: &PageRequest,
+    map: fn(&sqlx::sqlite::SqliteRow) -> StoreResult<T>,
+    id_of: fn(&T) -> &str,
+) -> StoreResult<Page<T>> {
+    let next = binds.len() + 1;
+    let sql = format!(
+        "{sql_before_order} AND (${next} IS NULL OR id < ${next}) ORDER BY id DESC LIMIT ${}",
+        next + 1
+    );
+    let mut query = sqlx::query(&sql);
+    for bind in binds {
+        query = query.bind(*bind);
+    }
+    let rows = query
+        .bind(page.before.as_deref())
+        .bind(page.limit as i64 + 1)
+        .fetch_all(pool)
+        .await?;
+    let items = rows.iter().map(map).collect::<StoreResult<Vec<T>>>()?;
+    Ok(Page::from_rows(items, page.limit, id_of))
+}
+
+fn now_bound(sql: &str, now: Millis) -> String {
+    // `now` is an integer we produced; inlining it keeps `page` generic over string binds.
+    sql.replace("{now}", &now.to_string())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn begin(&self) -> StoreResult<Box<dyn WriteTx>> {
+        Ok(Box::new(tx::SqliteTx::new(self.writer.begin().await?)))
+    }
+
+    async fn guild(&self, id: &str) -> StoreResult<Option<Guild>> {
+        let row = sqlx::query("SELECT * FROM guilds WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(rows::guild).transpose()
+    }
+
+    async fn members(&self, guild_id: &str) -> StoreResult<Vec<Member>> {
+        let rows = sqlx::query("SELECT * FROM members WHERE guild_id = $1 ORDER BY user_id")
+            .bind(guild_id)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(rows::member).collect()
+    }
+
+    async fn member(&self, guild_id: &str, user_id: &str) -> StoreResult<Option<Member>> {
+        let row = sqlx::query("SELECT * FROM members WHERE guild_id = $1 AND user_id = $2")
+            .bind(guild_id)
+            .bind(user_id)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(rows::member).transpose()
+    }
+
+    async fn token_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<TokenAuth>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS}, m.capabilities AS issuer_capabilities, g.tier AS guild_tier \
+             FROM api_tokens t JOIN guilds g ON g.id = t.guild_id \
+             LEFT JOIN members m ON m.guild_id = t.guild_id AND m.user_id = t.user_id \
+             WHERE t.secret_hash = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(secret_hash)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(rows::token_auth).transpose()
+    }
+
+    async fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE t.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(rows::token).transpose()
+    }
+
+    async fn tokens_of_guild(&self, guild_id: &str) -> StoreResult<Vec<TokenRecord>> {
+        let sql =
+            format!("SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE t.guild_id = $1 ORDER BY t.id");
+        let rows = sqlx::query(&sql)
+            .bind(guild_id)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(rows::token).collect()
+    }
+
+    async fn current_window(
+        &self,
+        token_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<ReauthWindow>> {
+        let row = sqlx::query(
+            "SELECT * FROM reauth_windows WHERE token_id = $1 AND closed_at IS NULL \
+             AND expires_at > $2 ORDER BY expires_at DESC LIMIT 1",
+        )
+        .bind(token_id)
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(rows::window).transpose()
+    }
+
+    async fn strikes(&self, guild_id: &str, req: &PageRequest) -> StoreResult<Page<Strike>> {
+        let sql = "SELECT * FROM strikes WHERE guild_id = $1 AND removed_at IS NULL";
+        page(&self.reader, sql, &[guild_id], req, rows::strike, |s| &s.id).await
+    }
+
+    async fn tickets(&self, guild_id: &str, req: &PageRequest) -> StoreResult<Page<Ticket>> {
+        let sql = "SELECT * FROM tickets WHERE guild_id = $1";
+        page(&self.reader, sql, &[guild_id], req, rows::ticket, |t| &t.id).await
+    }
+
+    async fn ticket(&self, guild_id: &str, id: &str) -> StoreResult<Option<Ticket>> {
+        let row = sqlx::query("SELECT * FROM tickets WHERE guild_id = $1 AND id = $2")
+            .bind(guild_id)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(rows::ticket).transpose()
+    }
+
+    async fn active_bans(
+        &self,
+        guild_id: &str,
+        now: Millis,
+        req: &PageRequest,
+    ) -> StoreResult<Page<Ban>> {
+        let sql = now_bound(
+            "SELECT * FROM bans WHERE guild_id = $1 AND lifted_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > {now})",
+            now,
+        );
+        page(&self.reader, &sql, &[guild_id], req, rows::ban, |b| &b.id).await
+    }
+
+    async fn active_mutes(
+        &self,
+        guild_id: &str,
+        now: Millis,
+        req: &PageRequest,
+    ) -> StoreResult<Page<Mute>> {
+        let sql = now_bound(
+            "SELECT * FROM mutes WHERE guild_id = $1 AND lifted_at IS NULL AND expires_at > {now}",
+            now,
+        );
+        page(&self.reader, &sql, &[guild_id], req, rows::mute, |m| &m.id).await
+    }
+
+    async fn servers(&self, guild_id: &str, req: &PageRequest) -> StoreResult<Page<GameServer>> {
+        let sql = "SELECT id, guild_id, name, host, port, created_at FROM game_servers WHERE guild_id = $1";
+        page(&self.reader, sql, &[guild_id], req, rows::server, |s| &s.id).await
+    }
+
+    async fn server(&self, guild_id: &str, id: &str) -> StoreResult<Option<(GameServer, Vec<u8>)>> {
+        let row = sqlx::query("SELECT * FROM game_servers WHERE guild_id = $1 AND id = $2")
+            .bind(guild_id)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        match row {
+            Some(row) => Ok(Some((rows::server(&row)?, row.try_get("sealed_password")?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn audit(
+        &self,
+        guild_id: &str,
+        filter: &AuditFilter,
+        req: &PageRequest,
+    ) -> StoreResult<Page<AuditRow>> {
+        let sql = "SELECT * FROM audit_log WHERE guild_id = $1 \
+                   AND ($2 = '' OR actor_source = $2) AND ($3 = '' OR token_id = $3) \
+                   AND ($4 = '' OR outcome = $4)";
+        let binds = [
+            guild_id,
+            filter.actor_source.as_deref().unwrap_or(""),
+            filter.token_id.as_deref().unwrap_or(""),
+            filter.outcome.as_deref().unwrap_or(""),
+        ];
+        page(&self.reader, sql, &binds, req, rows::audit, |a| &a.id).await
+    }
+
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = tx::SqliteTx::new(self.writer.begin().await?);
+        for event in events {
+            tx.append_audit(event).await?;
+        }
+        Box::new(tx).commit().await
+    }
+
+    async fn touch_tokens(&self, uses: &[(String, Millis, String)]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for (id, at, ip) in uses {
+            sqlx::query(
+                "UPDATE api_tokens SET last_used_at = $2, last_used_ip = $3 \
+                 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+            )
+            .bind(id)
+            .bind(at)
+            .bind(ip)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn start_idempotent(
+        &self,
+        token_id: &str,
+        key: &str,
+        fingerprint: &[u8],
+        now: Millis,
+        stale_before: Millis,
+    ) -> StoreResult<IdempotencyStart> {
+        let mut tx = self.writer.begin().await?;
+        let row = sqlx::query(
+            "SELECT fingerprint, locked_at, status, body FROM idempotency_keys \
+             WHERE token_id = $1 AND key = $2",
+        )
+        .bind(token_id)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let outcome = match row {
+            None => {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys (token_id, key, fingerprint, locked_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $4)",
+                )
+                .bind(token_id)
+                .bind(key)
+                .bind(fingerprint)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                IdempotencyStart::Proceed
+            }
+            Some(row) => {
+                let saved: Vec<u8> = row.try_get("fingerprint")?;
+                let status: Option<i64> = row.try_get("status")?;
+                let locked_at: Option<i64> = row.try_get("locked_at")?;
+                if saved != fingerprint {
+                    IdempotencyStart::Mismatch
+                } else if let Some(status) = status {
+                    IdempotencyStart::Replay {
+                        status: status as u16,
+                        body: row.try_get("body")?,
+                    }
+                } else if locked_at.is_some_and(|at| at >= stale_before) {
+                    IdempotencyStart::InFlight
+                } else {
+                    sqlx::query("UPDATE idempotency_keys SET locked_at = $3 WHERE token_id = $1 AND key = $2")
+                        .bind(token_id)
+                        .bind(key)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    IdempotencyStart::Proceed
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn release_idempotent(&self, token_id: &str, key: &str) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND status IS NULL",
+        )
+        .bind(token_id)
+        .bind(key)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn expire_idempotency(&self, before: Millis) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE created_at < $1 AND status IS NOT NULL",
+        )
+        .bind(before)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,189 @@
+//! Row <-> model mapping for SQLite.
+
+use guildgate_core::audit::ActorSource;
+use guildgate_core::capability::CapabilitySet;
+use guildgate_core::model::{
+    AuditRow, Ban, GameServer, Guild, GuildTier, Member, Mute, ReauthWindow, Severity, Strike,
+    Ticket, TokenAuth, TokenRecord,
+};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::{StoreError, StoreResult};
+
+fn bad(what: &str) -> StoreError {
+    StoreError::Internal(format!("stored {what} is not valid"))
+}
+
+fn caps(text: &str) -> StoreResult<CapabilitySet> {
+    CapabilitySet::parse_list("capabilities", text).map_err(|_| bad("capability list"))
+}
+
+pub fn guild(row: &SqliteRow) -> StoreResult<Guild> {
+    Ok(Guild {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        owner_id: row.try_get("owner_id")?,
+        tier: GuildTier::parse(row.try_get("tier")?).ok_or_else(|| bad("tier"))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub fn member(row: &SqliteRow) -> StoreResult<Member> {
+    Ok(Member {
+        guild_id: row.try_get("guild_id")?,
+        user_id: row.try_get("user_id")?,
+        capabilities: caps(row.try_get("capabilities")?)?,
+        added_at: row.try_get("added_at")?,
+    })
+}
+
+pub const TOKEN_COLUMNS: &str = "t.id, t.guild_id, t.user_id, t.name, t.capabilities, \
+    t.allowed_cidrs, t.allow_self_reauth, t.created_at, t.expires_at, t.revoked_at, \
+    t.revoked_reason, t.last_used_at, t.last_used_ip";
+
+pub fn token(row: &SqliteRow) -> StoreResult<TokenRecord> {
+    let cidrs: String = row.try_get("allowed_cidrs")?;
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        guild_id: row.try_get("guild_id")?,
+        user_id: row.try_get("user_id")?,
+        name: row.try_get("name")?,
+        capabilities: caps(row.try_get("capabilities")?)?,
+        allowed_cidrs: cidrs
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(|c| c.parse().map_err(|_| bad("CIDR")))
+            .collect::<StoreResult<_>>()?,
+        allow_self_reauth: row.try_get("allow_self_reauth")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        revoked_reason: row.try_get("revoked_reason")?,
+        last_used_at: row.try_get("last_used_at")?,
+        last_used_ip: row.try_get("last_used_ip")?,
+    })
+}
+
+pub fn token_auth(row: &SqliteRow) -> StoreResult<TokenAuth> {
+    let issuer: Option<String> = row.try_get("issuer_capabilities")?;
+    Ok(TokenAuth {
+        token: token(row)?,
+        issuer_capabilities: issuer.as_deref().map(caps).transpose()?,
+        guild_tier: GuildTier::parse(row.try_get("guild_tier")?).ok_or_else(|| bad("tier"))?,
+    })
+}
+
+pub fn window(row: &SqliteRow) -> StoreResult<ReauthWindow> {
+    Ok(ReauthWindow {
+        window_id: row.try_get("id")?,
+        token_id: row.try_get("token_id")?,
+        opened_at: row.try_get("opened_at")?,
+        expires_at: row.try_get("expires_at")?,
+        opened_by: ActorSource::parse(row.try_get("opened_by")?).ok_or_else(|| bad("actor"))?,
+    })
+}
+
+pub fn strike(row: &SqliteRow) -> StoreResult<Strike> {
+    let id: String = row.try_get("id")?;
+    let severity = Severity::parse(row.try_get("severity")?).ok_or_else(|| bad("severity"))?;
+    Ok(Strike {
+        strike_id: id.clone(),
+        id,
+        guild_id: row.try_get("guild_id")?,
+        user_id: row.try_get("user_id")?,
+        player_name: row.try_get("player_name")?,
+        in_game_id: row.try_get("in_game_id")?,
+        reason: row.try_get("reason")?,
+        category: row.try_get("category")?,
+        points: severity.points(),
+        severity,
+        issued_by: row.try_get("issued_by")?,
+        token_id: row.try_get("token_id")?,
+        issued_at: row.try_get("issued_at")?,
+        removed_at: row.try_get("removed_at")?,
+    })
+}
+
+pub fn ticket(row: &SqliteRow) -> StoreResult<Ticket> {
+    Ok(Ticket {
+        id: row.try_get("id")?,
+        guild_id: row.try_get("guild_id")?,
+        opened_by: row.try_get("opened_by")?,
+        subject: row.try_get("subject")?,
+        status: row.try_get("status")?,
+        claimed_by: row.try_get("claimed_by")?,
+        claimed_at: row.try_get("claimed_at")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn opt_u32(row: &SqliteRow, col: &str) -> StoreResult<Option<u32>> {
+    let v: Option<i64> = row.try_get(col)?;
+    v.map(|v| u32::try_from(v).map_err(|_| bad(col)))
+        .transpose()
+}
+
+fn u32_of(row: &SqliteRow, col: &str) -> StoreResult<u32> {
+    opt_u32(row, col)?.ok_or_else(|| bad(col))
+}
+
+pub fn ban(row: &SqliteRow) -> StoreResult<Ban> {
+    Ok(Ban {
+        id: row.try_get("id")?,
+        guild_id: row.try_get("guild_id")?,
+        user_id: row.try_get("user_id")?,
+        reason: row.try_get("reason")?,
+        duration_minutes: opt_u32(row, "duration_minutes")?,
+        delete_message_seconds: u32_of(row, "delete_message_seconds")?,
+        issued_by: row.try_get("issued_by")?,
+        issued_at: row.try_get("issued_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+pub fn mute(row: &SqliteRow) -> StoreResult<Mute> {
+    Ok(Mute {
+        id: row.try_get("id")?,
+        guild_id: row.try_get("guild_id")?,
+        user_id: row.try_get("user_id")?,
+        reason: row.try_get("reason")?,
+        duration_minutes: u32_of(row, "duration_minutes")?,
+        issued_by: row.try_get("issued_by")?,
+        issued_at: row.try_get("issued_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+pub fn server(row: &SqliteRow) -> StoreResult<GameServer> {
+    let port: i64 = row.try_get("port")?;
+    Ok(GameServer {
+        id: row.try_get("id")?,
+        guild_id: row.try_get("guild_id")?,
+        name: row.try_get("name")?,
+        host: row.try_get("host")?,
+        port: u16::try_from(port).map_err(|_| bad("port"))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub fn audit(row: &SqliteRow) -> StoreResult<AuditRow> {
+    let status: Option<i64> = row.try_get("status")?;
+    Ok(AuditRow {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        guild_id: row.try_get("guild_id")?,
+        actor_source: row.try_get("actor_source")?,
+        actor_user_id: row.try_get("actor_user_id")?,
+        token_id: row.try_get("token_id")?,
+        token_name: row.try_get("token_name")?,
+        action: row.try_get("action")?,
+        method: row.try_get("method")?,
+        path: row.try_get("path")?,
+        outcome: row.try_get("outcome")?,
+        status: status.map(|s| s as u16),
+        request_id: row.try_get("request_id")?,
+        ip: row.try_get("ip")?,
+        target: row.try_get("target")?,
+    })
+}

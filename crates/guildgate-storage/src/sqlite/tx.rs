@@ -1,0 +1,426 @@
+//! The SQLite write transaction.
+
+use async_trait::async_trait;
+use guildgate_core::audit::AuditEvent;
+use guildgate_core::clock::Millis;
+use guildgate_core::model::{
+    Ban, GameServer, Guild, GuildTier, Member, Mute, Purge, RconRun, ReauthWindow, Strike, Ticket,
+    TokenRecord,
+};
+use sqlx::{Sqlite, Transaction};
+
+use super::rows;
+use crate::{RevokeScope, StoreResult, WriteTx};
+
+pub struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl SqliteTx {
+    pub fn new(tx: Transaction<'static, Sqlite>) -> Self {
+        Self { tx }
+    }
+}
+
+fn cidr_list(token: &TokenRecord) -> String {
+    token
+        .allowed_cidrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[async_trait]
+impl WriteTx for SqliteTx {
+    async fn insert_guild(&mut self, guild: &Guild) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO guilds (id, name, owner_id, tier, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&guild.id)
+        .bind(&guild.name)
+        .bind(&guild.owner_id)
+        .bind(guild.tier.as_str())
+        .bind(guild.created_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_guild_tier(&mut self, id: &str, tier: GuildTier) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE guilds SET tier = $2 WHERE id = $1")
+            .bind(id)
+            .bind(tier.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn upsert_member(&mut self, member: &Member) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO members (guild_id, user_id, capabilities, added_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (guild_id, user_id) DO UPDATE SET capabilities = excluded.capabilities",
+        )
+        .bind(&member.guild_id)
+        .bind(&member.user_id)
+        .bind(member.capabilities.to_list())
+        .bind(member.added_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn remove_member(&mut self, guild_id: &str, user_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
+            .bind(guild_id)
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_token(&mut self, token: &TokenRecord, secret_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, guild_id, user_id, name, secret_hash, capabilities, \
+             allowed_cidrs, allow_self_reauth, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&token.id)
+        .bind(&token.guild_id)
+        .bind(&token.user_id)
+        .bind(&token.name)
+        .bind(secret_hash)
+        .bind(token.capabilities.to_list())
+        .bind(cidr_list(token))
+        .bind(token.allow_self_reauth)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn revoke_tokens(
+        &mut self,
+        scope: RevokeScope<'_>,
+        now: Millis,
+        reason: &str,
+    ) -> StoreResult<u64> {
+        let (filter, a, b) = match scope {
+            RevokeScope::Token(id) => ("id = $3", id, ""),
+            RevokeScope::User { guild_id, user_id } => {
+                ("guild_id = $3 AND user_id = $4", guild_id, user_id)
+            }
+            RevokeScope::Guild(guild_id) => ("guild_id = $3 AND $4 = ''", guild_id, ""),
+        };
+        let sql = format!(
+            "UPDATE api_tokens SET revoked_at = $1, revoked_reason = $2 WHERE revoked_at IS NULL AND {filter}"
+        );
+        let done = sqlx::query(&sql)
+            .bind(now)
+            .bind(reason)
+            .bind(a)
+            .bind(b)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn open_window(&mut self, window: &ReauthWindow) -> StoreResult<()> {
+        self.close_windows(&window.token_id, window.opened_at)
+            .await?;
+        sqlx::query(
+            "INSERT INTO reauth_windows (id, token_id, opened_at, expires_at, opened_by) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&window.window_id)
+        .bind(&window.token_id)
+        .bind(window.opened_at)
+        .bind(window.expires_at)
+        .bind(window.opened_by.as_str())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn close_windows(&mut self, token_id: &str, now: Millis) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE reauth_windows SET closed_at = $2 \
+             WHERE token_id = $1 AND closed_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_id)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_strike(&mut self, s: &Strike) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO strikes (id, guild_id, user_id, player_name, in_game_id, reason, category, \
+             severity, issued_by, token_id, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&s.id)
+        .bind(&s.guild_id)
+        .bind(&s.user_id)
+        .bind(&s.player_name)
+        .bind(&s.in_game_id)
+        .bind(&s.reason)
+        .bind(&s.category)
+        .bind(s.severity.as_str())
+        .bind(&s.issued_by)
+        .bind(&s.token_id)
+        .bind(s.issued_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn strike(&mut self, guild_id: &str, id: &str) -> StoreResult<Option<Strike>> {
+        let row = sqlx::query(
+            "SELECT * FROM strikes WHERE guild_id = $1 AND id = $2 AND removed_at IS NULL",
+        )
+        .bind(guild_id)
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref().map(rows::strike).transpose()
+    }
+
+    async fn remove_strike(&mut self, id: &str, now: Millis, by: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE strikes SET removed_at = $2, removed_by = $3 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .bind(by)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tickets (id, guild_id, opened_by, subject, status, claimed_by, claimed_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&t.id)
+        .bind(&t.guild_id)
+        .bind(&t.opened_by)
+        .bind(&t.subject)
+        .bind(&t.status)
+        .bind(&t.claimed_by)
+        .bind(t.claimed_at)
+        .bind(t.created_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn ticket(&mut self, guild_id: &str, id: &str) -> StoreResult<Option<Ticket>> {
+        let row = sqlx::query("SELECT * FROM tickets WHERE guild_id = $1 AND id = $2")
+            .bind(guild_id)
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(rows::ticket).transpose()
+    }
+
+    async fn save_ticket_claim(&mut self, t: &Ticket) -> StoreResult<()> {
+        sqlx::query("UPDATE tickets SET claimed_by = $2, claimed_at = $3 WHERE id = $1")
+            .bind(&t.id)
+            .bind(&t.claimed_by)
+            .bind(t.claimed_at)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn replace_ban(&mut self, ban: &Ban) -> StoreResult<()> {
+        self.lift_ban(&ban.guild_id, &ban.user_id, ban.issued_at, &ban.issued_by)
+            .await?;
+        sqlx::query(
+            "INSERT INTO bans (id, guild_id, user_id, reason, duration_minutes, delete_message_seconds, \
+             issued_by, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&ban.id)
+        .bind(&ban.guild_id)
+        .bind(&ban.user_id)
+        .bind(&ban.reason)
+        .bind(ban.duration_minutes.map(i64::from))
+        .bind(i64::from(ban.delete_message_seconds))
+        .bind(&ban.issued_by)
+        .bind(ban.issued_at)
+        .bind(ban.expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn lift_ban(
+        &mut self,
+        guild_id: &str,
+        user_id: &str,
+        now: Millis,
+        by: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE bans SET lifted_at = $3, lifted_by = $4 WHERE guild_id = $1 AND user_id = $2 \
+             AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > $3)",
+        )
+        .bind(guild_id)
+        .bind(user_id)
+        .bind(now)
+        .bind(by)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn replace_mute(&mut self, mute: &Mute) -> StoreResult<()> {
+        self.lift_mute(
+            &mute.guild_id,
+            &mute.user_id,
+            mute.issued_at,
+            &mute.issued_by,
+        )
+        .await?;
+        sqlx::query(
+            "INSERT INTO mutes (id, guild_id, user_id, reason, duration_minutes, issued_by, issued_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&mute.id)
+        .bind(&mute.guild_id)
+        .bind(&mute.user_id)
+        .bind(&mute.reason)
+        .bind(i64::from(mute.duration_minutes))
+        .bind(&mute.issued_by)
+        .bind(mute.issued_at)
+        .bind(mute.expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn lift_mute(
+        &mut self,
+        guild_id: &str,
+        user_id: &str,
+        now: Millis,
+        by: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE mutes SET lifted_at = $3, lifted_by = $4 WHERE guild_id = $1 AND user_id = $2 \
+             AND lifted_at IS NULL AND expires_at > $3",
+        )
+        .bind(guild_id)
+        .bind(user_id)
+        .bind(now)
+        .bind(by)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_purge(&mut self, p: &Purge) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO purges (id, guild_id, channel_id, count, reason, issued_by, issued_at, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&p.id)
+        .bind(&p.guild_id)
+        .bind(&p.channel_id)
+        .bind(i64::from(p.count))
+        .bind(&p.reason)
+        .bind(&p.issued_by)
+        .bind(p.issued_at)
+        .bind(&p.status)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_server(&mut self, s: &GameServer, sealed_password: &[u8]) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO game_servers (id, guild_id, name, host, port, sealed_password, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&s.id)
+        .bind(&s.guild_id)
+        .bind(&s.name)
+        .bind(&s.host)
+        .bind(i64::from(s.port))
+        .bind(sealed_password)
+        .bind(s.created_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_rcon_run(&mut self, r: &RconRun) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO rcon_runs (id, guild_id, server_id, command, issued_by, issued_at, status, output) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&r.id)
+        .bind(&r.guild_id)
+        .bind(&r.server_id)
+        .bind(&r.command)
+        .bind(&r.issued_by)
+        .bind(r.issued_at)
+        .bind(&r.status)
+        .bind(&r.output)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn append_audit(&mut self, e: &AuditEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, guild_id, actor_source, actor_user_id, token_id, token_name, \
+             action, method, path, outcome, status, request_id, ip, target) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&e.id)
+        .bind(e.at)
+        .bind(&e.guild_id)
+        .bind(e.actor_source.as_str())
+        .bind(&e.actor_user_id)
+        .bind(&e.token_id)
+        .bind(&e.token_name)
+        .bind(&e.action)
+        .bind(&e.method)
+        .bind(&e.path)
+        .bind(&e.outcome)
+        .bind(e.status.map(i64::from))
+        .bind(&e.request_id)
+        .bind(&e.ip)
+        .bind(&e.target)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn complete_idempotent(
+        &mut self,
+        token_id: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $3, body = $4, locked_at = NULL \
+             WHERE token_id = $1 AND key = $2",
+        )
+        .bind(token_id)
+        .bind(key)
+        .bind(i64::from(status))
+        .bind(body)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

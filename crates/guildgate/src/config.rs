@@ -1,0 +1,220 @@
+//! Configuration: defaults, then a TOML file, then `GUILDGATE_*` environment variables,
+//! then command-line flags. An unknown key in the file is an error, not a silent default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use guildgate_core::crypto::SecretKey;
+use guildgate_core::limits::{LimitsConfig, Rate};
+use ipnet::IpNet;
+use serde::Deserialize;
+
+pub const DEFAULT_DATABASE: &str = "sqlite://./data/guildgate.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// Where the master key lives; by default next to the SQLite file.
+    pub secret_key_file: Option<PathBuf>,
+    /// The URL owners reach guildgate's dashboard at (used in `reauth_url`).
+    pub public_base_url: Option<String>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub limits: LimitsConfig,
+    /// tracing filter level: error, warn, info, debug, trace.
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.parse().expect("valid default"),
+            database_url: DEFAULT_DATABASE.to_owned(),
+            secret_key_file: None,
+            public_base_url: None,
+            trusted_proxies: Vec::new(),
+            limits: LimitsConfig::default(),
+            log_level: "info".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("config file {0}: {1}")]
+    Parse(String, toml::de::Error),
+    #[error("environment variable {0}: {1}")]
+    Env(&'static str, String),
+    #[error("{0}")]
+    Key(#[from] guildgate_core::crypto::KeyError),
+}
+
+fn env(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_rate(name: &'static str, value: &str) -> Result<Rate, ConfigError> {
+    let parts: Vec<u32> = value
+        .split('/')
+        .map(|p| p.trim().parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            ConfigError::Env(
+                name,
+                format!("expected capacity/refill/per_secs, got {value:?}"),
+            )
+        })?;
+    match parts[..] {
+        [capacity, refill, per_secs] if capacity > 0 && refill > 0 && per_secs > 0 => {
+            Ok(Rate::new(capacity, refill, per_secs))
+        }
+        _ => Err(ConfigError::Env(
+            name,
+            format!("expected three positive numbers capacity/refill/per_secs, got {value:?}"),
+        )),
+    }
+}
+
+impl Config {
+    /// Loads the file named by `path` (or `GUILDGATE_CONFIG`, or `./guildgate.toml` when it
+    /// exists), then applies the environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let explicit = path
+            .map(Path::to_path_buf)
+            .or_else(|| env("GUILDGATE_CONFIG").map(PathBuf::from));
+        let file = explicit.clone().or_else(|| {
+            let default = PathBuf::from("guildgate.toml");
+            default.exists().then_some(default)
+        });
+        let mut config = match file {
+            Some(file) => {
+                let name = file.display().to_string();
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| ConfigError::Read(name.clone(), e))?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse(name, e))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self) -> Result<(), ConfigError> {
+        if let Some(v) = env("GUILDGATE_LISTEN") {
+            self.listen = v.parse().map_err(|_| {
+                ConfigError::Env("GUILDGATE_LISTEN", format!("not an address:port: {v:?}"))
+            })?;
+        }
+        if let Some(v) = env("GUILDGATE_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = env("GUILDGATE_SECRET_KEY_FILE") {
+            self.secret_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("GUILDGATE_PUBLIC_BASE_URL") {
+            self.public_base_url = Some(v);
+        }
+        if let Some(v) = env("GUILDGATE_LOG_LEVEL") {
+            self.log_level = v;
+        }
+        if let Some(v) = env("GUILDGATE_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<IpNet>()
+                        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|_| {
+                    ConfigError::Env(
+                        "GUILDGATE_TRUSTED_PROXIES",
+                        format!("not a CIDR list: {v:?}"),
+                    )
+                })?;
+        }
+        let limits: [(&'static str, &mut Rate); 7] = [
+            ("GUILDGATE_LIMIT_PER_IP", &mut self.limits.per_ip),
+            ("GUILDGATE_LIMIT_READ", &mut self.limits.read),
+            ("GUILDGATE_LIMIT_REVERSIBLE", &mut self.limits.reversible),
+            ("GUILDGATE_LIMIT_DESTRUCTIVE", &mut self.limits.destructive),
+            (
+                "GUILDGATE_LIMIT_AGGREGATE_READ",
+                &mut self.limits.aggregate_read,
+            ),
+            (
+                "GUILDGATE_LIMIT_AGGREGATE_REVERSIBLE",
+                &mut self.limits.aggregate_reversible,
+            ),
+            (
+                "GUILDGATE_LIMIT_AGGREGATE_DESTRUCTIVE",
+                &mut self.limits.aggregate_destructive,
+            ),
+        ];
+        for (name, rate) in limits {
+            if let Some(v) = env(name) {
+                *rate = parse_rate(name, &v)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn public_base_url(&self) -> String {
+        self.public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// `GUILDGATE_SECRET_KEY` itself, or the key file (created on first use).
+    pub fn secret_key(&self) -> Result<SecretKey, ConfigError> {
+        if let Some(text) = env("GUILDGATE_SECRET_KEY") {
+            return Ok(SecretKey::decode(&text)?);
+        }
+        Ok(SecretKey::load_or_create(&self.key_file())?)
+    }
+
+    fn key_file(&self) -> PathBuf {
+        if let Some(file) = &self.secret_key_file {
+            return file.clone();
+        }
+        let sqlite_path = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .map(|p| p.split('?').next().unwrap_or(p));
+        match sqlite_path.and_then(|p| Path::new(p).parent()) {
+            Some(dir) => dir.join("guildgate.key"),
+            None => PathBuf::from("./data/guildgate.key"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let err = toml::from_str::<Config>("listen = \"127.0.0.1:1\"\nlisten_adress = \"x\"")
+            .unwrap_err();
+        assert!(err.to_string().contains("listen_adress"));
+    }
+
+    #[test]
+    fn limits_in_toml_and_key_beside_the_database() {
+        let config: Config = toml::from_str(
+            "database_url = \"sqlite:///tmp/x/g.db\"\n[limits]\ndestructive = { capacity = 3, refill = 1, per_secs = 60 }",
+        )
+        .unwrap();
+        assert_eq!(config.limits.destructive, Rate::new(3, 1, 60));
+        assert_eq!(config.limits.read, LimitsConfig::default().read);
+        assert_eq!(config.key_file(), PathBuf::from("/tmp/x/guildgate.key"));
+        assert!(parse_rate("X", "6/1").is_err());
+        assert_eq!(parse_rate("X", "6/1/60").unwrap(), Rate::new(6, 1, 60));
+    }
+}

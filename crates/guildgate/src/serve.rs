@@ -1,0 +1,89 @@
+//! `guildgate serve`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use guildgate_core::clock::SystemClock;
+use guildgate_core::net::TrustedProxies;
+use guildgate_guild_api::{AppState, GuildApiConfig, RecordOnly};
+use guildgate_storage::SqliteStore;
+
+use crate::config::Config;
+
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let key = config.secret_key()?;
+    let store = Arc::new(SqliteStore::open(&config.database_url).await?);
+    let api_config = GuildApiConfig {
+        dashboard_base_url: config.public_base_url(),
+        trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
+        limits: config.limits.clone(),
+        ..GuildApiConfig::default()
+    };
+    let enforcer = Arc::new(RecordOnly);
+    tracing::info!(
+        "moderation actions run in record-only mode: they are kept in guildgate's database and not pushed to Discord or game servers"
+    );
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        &key,
+        api_config,
+        enforcer,
+    );
+    let app = guildgate_guild_api::router(state.clone());
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tracing::info!(address = %listener.local_addr()?, database = %redact_url(&config.database_url), "guildgate listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    state.audit_sink().flush().await;
+    store.close().await;
+    tracing::info!("guildgate stopped");
+    Ok(())
+}
+
+/// A database URL without its password, for the log.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://<redacted>@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_not_logged() {
+        assert_eq!(
+            super::redact_url("postgres://u:pw@h/db"),
+            "postgres://<redacted>@h/db"
+        );
+        assert_eq!(
+            super::redact_url("sqlite://./data/g.db"),
+            "sqlite://./data/g.db"
+        );
+    }
+}
