@@ -199,7 +199,8 @@ impl Call {
         }
         let decision = self.state.limiter.decide(&buckets);
         let mut record = self.ctx.record();
-        record.ip_charged = self.ctx.public && decision.allowed;
+        // Decided here with the others, all or nothing: a refusal takes from no bucket.
+        record.ip_charged = self.ctx.public;
         record.buckets = decision.buckets;
         if !decision.allowed {
             return Err(ApiError::rate_limited(decision.retry_after_secs).into());

@@ -32,7 +32,8 @@ pub struct CallRecord {
     pub caller: Option<CallerInfo>,
     /// Buckets decided for this call, for the headers.
     pub buckets: Vec<BucketState>,
-    /// The per-IP bucket was charged together with the token buckets.
+    /// The per-IP bucket was decided together with the token buckets (so the middleware
+    /// must not charge it again).
     pub ip_charged: bool,
     /// The audit row was committed with the call's change.
     pub audited: bool,

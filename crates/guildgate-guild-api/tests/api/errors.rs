@@ -1,0 +1,217 @@
+//! The error codes a caller can meet beyond auth and the guard, each in the envelope.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use guildgate_core::model::{Ban, GameServer, Mute, Purge, RconRun};
+use guildgate_guild_api::{Enforcer, UpstreamError};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn not_found_for_missing_things_and_routes() {
+    let app = TestApp::start().await;
+    let token = app
+        .mint("strikes.write,tickets.read,tickets.write,bans.write")
+        .await;
+    app.open_window(&token.id).await;
+    let ghost = "01HZZZZZZZZZZZZZZZZZZZZZZZ";
+    let sentinel = format!("REMOVE STRIKE {ghost} IN GUILD {GUILD}");
+    let reply = app
+        .delete(
+            &g(&format!("/strikes/{ghost}")),
+            &token.secret,
+            json!({"_confirmation": sentinel}),
+        )
+        .await;
+    reply.expect_error(404, "NOT_FOUND");
+    app.get(&g(&format!("/tickets/{ghost}")), &token.secret)
+        .await
+        .expect_error(404, "NOT_FOUND");
+    let unban = format!("UNBAN USER {TARGET} IN GUILD {GUILD}");
+    let reply = app
+        .delete(
+            &g(&format!("/bans/{TARGET}")),
+            &token.secret,
+            json!({"_confirmation": unban}),
+        )
+        .await;
+    reply.expect_error(404, "NOT_FOUND");
+    let bad_id = app.get(&g("/tickets/42"), &token.secret).await;
+    assert_eq!(
+        bad_id.expect_error(400, "VALIDATION_FAILED")["details"]["field"],
+        "ticket_id"
+    );
+    app.get("/api/public/v1/nothing-here", &token.secret)
+        .await
+        .expect_error(404, "NOT_FOUND");
+    let wrong_method = app
+        .send(Method::PUT, &g("/strikes"), Some(&token.secret), None, &[])
+        .await;
+    wrong_method.expect_error(404, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn claims_conflict_between_users() {
+    let app = TestApp::start().await;
+    app.set_member(GUILD, MOD, "tickets.read,tickets.write")
+        .await;
+    let owner = app.mint("tickets.read,tickets.write").await;
+    let moderator = app
+        .mint_with(GUILD, MOD, "tickets.read,tickets.write", |_| {})
+        .await;
+    let ticket = app.ticket().await;
+    let claim = g(&format!("/tickets/{ticket}/claim"));
+    assert_eq!(app.post(&claim, &owner.secret, json!({})).await.status, 200);
+    assert_eq!(
+        app.post(&claim, &owner.secret, json!({})).await.status,
+        200,
+        "claiming again is a no-op"
+    );
+    let taken = app.post(&claim, &moderator.secret, json!({})).await;
+    assert_eq!(
+        taken.expect_error(409, "ALREADY_CLAIMED")["details"]["claimed_by"],
+        OWNER
+    );
+    let unclaim = g(&format!("/tickets/{ticket}/unclaim"));
+    app.post(&unclaim, &moderator.secret, json!({}))
+        .await
+        .expect_error(409, "ALREADY_CLAIMED");
+    let released = app.post(&unclaim, &owner.secret, json!({})).await;
+    assert_eq!(released.body["ticket"]["claimed_by"], json!(null));
+    let claimed = app.post(&claim, &moderator.secret, json!({})).await;
+    assert_eq!(claimed.body["ticket"]["claimed_by"], MOD);
+    let got = app
+        .get(&g(&format!("/tickets/{ticket}")), &owner.secret)
+        .await;
+    assert_eq!(got.body["ticket"]["claimed_by"], MOD);
+}
+
+#[tokio::test]
+async fn bad_json_and_queries_are_validation_failures() {
+    let app = TestApp::start().await;
+    let token = app.mint("strikes.read,strikes.write").await;
+    for query in [
+        "?limit=0",
+        "?limit=101",
+        "?limit=ten",
+        "?cursor=nope",
+        "?colour=red",
+    ] {
+        let reply = app
+            .get(&g(&format!("/strikes{query}")), &token.secret)
+            .await;
+        reply.expect_error(400, "VALIDATION_FAILED");
+    }
+    let raw = app
+        .http
+        .post(format!("{}{}", app.base, g("/strikes")))
+        .header("authorization", format!("Bearer {}", token.secret))
+        .header("content-type", "application/json")
+        .body("{\"user_id\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    let body: serde_json::Value = raw.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "VALIDATION_FAILED");
+    let empty = app
+        .send(Method::POST, &g("/strikes"), Some(&token.secret), None, &[])
+        .await;
+    empty.expect_error(400, "VALIDATION_FAILED");
+    let missing = app
+        .post(
+            &g("/strikes"),
+            &token.secret,
+            json!({"user_id": TARGET, "severity": "minor"}),
+        )
+        .await;
+    assert_eq!(
+        missing.expect_error(400, "VALIDATION_FAILED")["details"]["field"],
+        "reason"
+    );
+}
+
+/// An upstream that refuses every action, as Discord does when it is down.
+struct Down;
+
+#[async_trait]
+impl Enforcer for Down {
+    fn mode(&self) -> &'static str {
+        "down"
+    }
+    async fn ban(&self, _: &Ban) -> Result<(), UpstreamError> {
+        Err(UpstreamError("Discord answered 503".into()))
+    }
+    async fn unban(&self, _: &str, _: &str) -> Result<(), UpstreamError> {
+        Err(UpstreamError("Discord answered 503".into()))
+    }
+    async fn mute(&self, _: &Mute) -> Result<(), UpstreamError> {
+        Err(UpstreamError("Discord answered 503".into()))
+    }
+    async fn lift_mute(&self, _: &str, _: &str) -> Result<(), UpstreamError> {
+        Err(UpstreamError("Discord answered 503".into()))
+    }
+    async fn purge(&self, _: &Purge) -> Result<(), UpstreamError> {
+        Err(UpstreamError("Discord answered 503".into()))
+    }
+    async fn rcon(
+        &self,
+        _: &GameServer,
+        _: &str,
+        _: &RconRun,
+    ) -> Result<Option<String>, UpstreamError> {
+        Err(UpstreamError("no answer".into()))
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_retryable_and_nothing_is_half_written() {
+    let app = TestApp::start_with(Options {
+        enforcer: Arc::new(Down),
+        ..Options::default()
+    })
+    .await;
+    let token = app.mint("bans.read,bans.write").await;
+    app.open_window(&token.id).await;
+    let ban = format!("BAN USER {TARGET} IN GUILD {GUILD} PERMANENT");
+    let reply = app
+        .post(
+            &g("/bans"),
+            &token.secret,
+            json!({"user_id": TARGET, "_confirmation": ban}),
+        )
+        .await;
+    let err = reply.expect_error(503, "UPSTREAM_UNAVAILABLE");
+    assert_eq!(err["retryable"], true);
+    assert!(reply.header("retry-after").is_some());
+    assert_eq!(
+        app.get(&g("/bans"), &token.secret).await.body["data"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn an_unhandled_failure_is_a_bare_internal_error() {
+    let app = TestApp::start().await;
+    let token = app.mint("bans.read").await;
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", app.db_path.display()))
+        .await
+        .unwrap();
+    sqlx::query("DROP TABLE bans")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let reply = app.get(&g("/bans"), &token.secret).await;
+    let err = reply.expect_error(500, "INTERNAL_ERROR");
+    assert_eq!(err["retryable"], true);
+    let text = reply.body.to_string();
+    assert!(
+        !text.contains("bans") && !text.contains("sqlite") && !text.contains("table"),
+        "{text}"
+    );
+}

@@ -1,0 +1,11 @@
+//! The guild surface driven over HTTP on loopback, against a real SQLite database.
+
+mod common;
+
+mod auth;
+mod destructive;
+mod errors;
+mod idempotency;
+mod limits;
+mod quickstart;
+mod reads;
