@@ -12,7 +12,7 @@ use guildgate_storage::Store;
 use tokio::sync::{mpsc, oneshot};
 
 enum Message {
-    Event(AuditEvent),
+    Event(Box<AuditEvent>),
     Touch(String, Millis, String),
     Flush(oneshot::Sender<()>),
 }
@@ -34,7 +34,7 @@ impl AuditSink {
 
     /// Queues a row. Under overload the caller waits for room rather than lose the row.
     pub async fn record(&self, event: AuditEvent) {
-        if self.tx.send(Message::Event(event)).await.is_err() {
+        if self.tx.send(Message::Event(Box::new(event))).await.is_err() {
             tracing::error!("audit writer has stopped; an audit row was not written");
         }
     }
@@ -60,7 +60,7 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Message>) {
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
-                Message::Event(e) => events.push(e),
+                Message::Event(e) => events.push(*e),
                 Message::Touch(id, at, ip) => touches.push((id, at, ip)),
                 Message::Flush(done) => waiters.push(done),
             }

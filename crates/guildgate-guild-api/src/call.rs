@@ -136,7 +136,7 @@ impl FromRequestParts<AppState> for Call {
 
 /// What `admit` decided for a write.
 pub enum Admission {
-    Proceed(Write),
+    Proceed(Box<Write>),
     /// The saved response of an earlier request with the same key.
     Replay(Response),
 }
@@ -265,7 +265,7 @@ impl Call {
         };
         write.call.draw(tier)?;
         write.tx = Some(write.call.state.store.begin().await?);
-        Ok(Admission::Proceed(write))
+        Ok(Admission::Proceed(Box::new(write)))
     }
 }
 

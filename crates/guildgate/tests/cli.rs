@@ -1,0 +1,275 @@
+//! The real binary: the admin CLI as ops scripts call it, and `serve` answering a token.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_guildgate");
+const GUILD: &str = "100000000000000000";
+const OWNER: &str = "583912000000000001";
+const MOD: &str = "583912000000000002";
+
+struct Db {
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Db {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Db {
+            url: format!("sqlite://{}/g.db", dir.path().display()),
+            _dir: dir,
+        }
+    }
+
+    fn admin(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(["admin", "--database", &self.url])
+            .args(args)
+            .arg("--json")
+            .env_remove("GUILDGATE_SECRET_KEY")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let out = self.admin(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str]) -> Value {
+        let out = self.admin(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        serde_json::from_slice(&out.stderr).unwrap()
+    }
+}
+
+fn seeded() -> Db {
+    let db = Db::new();
+    db.ok(&[
+        "guild", "create", "--id", GUILD, "--name", "Test", "--owner", OWNER, "--tier", "pro",
+    ]);
+    db.ok(&[
+        "member",
+        "add",
+        "--guild",
+        GUILD,
+        "--user",
+        MOD,
+        "--capabilities",
+        "strikes.read,strikes.write",
+    ]);
+    db
+}
+
+#[test]
+fn minting_prints_the_secret_once_and_enforces_the_snapshot_ceiling() {
+    let db = seeded();
+    let minted = db.ok(&[
+        "token",
+        "mint",
+        "--guild",
+        GUILD,
+        "--user",
+        MOD,
+        "--name",
+        "bot",
+        "--allow-self-reauth",
+    ]);
+    let secret = minted["token"].as_str().unwrap();
+    assert!(secret.starts_with("arkpat_") && secret.len() == 55);
+    assert_eq!(
+        minted["capabilities"],
+        serde_json::json!(["strikes.read", "strikes.write"])
+    );
+    assert_eq!(minted["id"].as_str().unwrap().len(), 26);
+    let listed = db.ok(&["token", "list", "--guild", GUILD]);
+    assert!(
+        !listed.to_string().contains(&secret[7..]),
+        "list never shows a secret"
+    );
+    assert_eq!(listed["data"][0]["status"], "active");
+
+    let beyond = db.fails(&[
+        "token",
+        "mint",
+        "--guild",
+        GUILD,
+        "--user",
+        MOD,
+        "--name",
+        "x",
+        "--capabilities",
+        "bans.write",
+    ]);
+    assert_eq!(beyond["error"]["code"], "CAPABILITY_DENIED");
+    let stranger = db.fails(&[
+        "token",
+        "mint",
+        "--guild",
+        GUILD,
+        "--user",
+        "583912000000000009",
+        "--name",
+        "x",
+    ]);
+    assert_eq!(stranger["error"]["code"], "FORBIDDEN");
+    let past = db.fails(&[
+        "token",
+        "mint",
+        "--guild",
+        GUILD,
+        "--user",
+        MOD,
+        "--name",
+        "x",
+        "--expires-at",
+        "2001-01-01T00:00:00Z",
+    ]);
+    assert_eq!(past["error"]["code"], "VALIDATION_FAILED");
+    let bad_cap = db.fails(&[
+        "member",
+        "set-capabilities",
+        "--guild",
+        GUILD,
+        "--user",
+        MOD,
+        "--capabilities",
+        "strikes.nuke",
+    ]);
+    assert!(
+        bad_cap["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("strikes.nuke")
+    );
+}
+
+#[test]
+fn leaving_the_guild_or_pro_revokes_tokens() {
+    let db = seeded();
+    let moderator = db.ok(&[
+        "token", "mint", "--guild", GUILD, "--user", MOD, "--name", "mod bot",
+    ]);
+    let owner = db.ok(&[
+        "token",
+        "mint",
+        "--guild",
+        GUILD,
+        "--user",
+        OWNER,
+        "--name",
+        "owner bot",
+    ]);
+    let removed = db.ok(&["member", "remove", "--guild", GUILD, "--user", MOD]);
+    assert_eq!(removed["revoked_tokens"], 1);
+    let status = |id: &Value| {
+        let listed = db.ok(&["token", "list", "--guild", GUILD]);
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == *id)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status(&moderator["id"]), "revoked");
+    assert_eq!(status(&owner["id"]), "active");
+    let free = db.ok(&["guild", "set-tier", "--id", GUILD, "--tier", "free"]);
+    assert_eq!(free["revoked_tokens"], 1);
+    assert_eq!(status(&owner["id"]), "revoked");
+    let refused = db.fails(&[
+        "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", "again",
+    ]);
+    assert_eq!(refused["error"]["code"], "FEATURE_NOT_ENABLED");
+}
+
+#[test]
+fn an_unknown_config_key_stops_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("guildgate.toml");
+    std::fs::write(&file, "listen_adress = \"127.0.0.1:1\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["--config", file.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen_adress"));
+}
+
+fn http_get(port: u16, path: &str, token: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let status = text[9..12].parse().unwrap();
+    (status, text)
+}
+
+#[test]
+fn serve_answers_a_minted_token_and_logs_no_secret() {
+    let db = seeded();
+    let minted = db.ok(&[
+        "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", "bot",
+    ]);
+    let secret = minted["token"].as_str().unwrap().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut server = Command::new(BIN)
+        .args([
+            "serve",
+            "--database",
+            &db.url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, text) = http_get(
+        port,
+        &format!("/api/public/v1/guilds/{GUILD}/strikes?limit=10"),
+        &secret,
+    );
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"next_cursor\":null"));
+    let mut mistyped = secret.clone().into_bytes();
+    mistyped[10] = if mistyped[10] == b'A' { b'B' } else { b'A' };
+    let mistyped = String::from_utf8(mistyped).unwrap();
+    let (status, _) = http_get(
+        port,
+        &format!("/api/public/v1/guilds/{GUILD}/strikes"),
+        &mistyped,
+    );
+    assert_eq!(status, 401);
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    let exit = server.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown on SIGTERM");
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(logged.contains("record-only"), "{logged}");
+    assert!(!logged.contains(&secret[7..]));
+}
