@@ -1,13 +1,12 @@
 use axum::http::StatusCode;
 use guildgate_core::clock::MINUTE;
-use guildgate_core::error::ApiError;
 use guildgate_core::ids::{Snowflake, new_ulid};
 use guildgate_core::model::Ban;
 use guildgate_core::policy::Tier;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Answer, ConfirmationOnly, Ids, bounded, ok, optional, required};
+use super::{Answer, ConfirmationOnly, Ids, Restriction, bounded, lift, ok, optional, required};
 use crate::call::{Admission, Call};
 use crate::extract::{GuildJson, GuildQuery, MaybeJson, PageQuery};
 
@@ -90,33 +89,5 @@ pub async fn remove_ban(
     ids: Ids,
     MaybeJson(json): MaybeJson<ConfirmationOnly>,
 ) -> Answer {
-    let user_id = ids.snowflake("user_id")?;
-    call.confirm(
-        &[("userId", user_id.as_str())],
-        json.body.confirmation.as_deref(),
-    )
-    .await?;
-    call.set_target(user_id.as_str());
-    let mut write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
-        Admission::Replay(saved) => return Ok(saved),
-        Admission::Proceed(write) => write,
-    };
-    let (guild_id, by) = (write.call.guild_id.clone(), write.call.issuer().to_owned());
-    let now = write.call.state.clock.now();
-    if !write
-        .tx()
-        .lift_ban(&guild_id, user_id.as_str(), now, &by)
-        .await?
-    {
-        return Err(ApiError::not_found("Active ban for that user").into());
-    }
-    write
-        .call
-        .state
-        .enforcer
-        .unban(&guild_id, user_id.as_str())
-        .await?;
-    let lifted_at = guildgate_core::clock::to_rfc3339(now);
-    let answer = json!({ "ban": { "guild_id": guild_id, "user_id": user_id, "lifted": true, "lifted_at": lifted_at } });
-    write.finish(StatusCode::OK, &answer).await
+    lift(call, ids, json, Restriction::Ban).await
 }

@@ -120,3 +120,54 @@ pub struct ConfirmationOnly {
     #[serde(rename = "_confirmation")]
     pub confirmation: Option<String>,
 }
+
+/// What `DELETE /bans/{user_id}` and `DELETE /mutes/{user_id}` lift.
+#[derive(Clone, Copy)]
+pub enum Restriction {
+    Ban,
+    Mute,
+}
+
+/// Lifting a ban and lifting a mute differ only in which record and which upstream call.
+pub async fn lift(
+    call: crate::call::Call,
+    ids: Ids,
+    json: crate::extract::GuildJson<ConfirmationOnly>,
+    what: Restriction,
+) -> Answer {
+    use crate::call::Admission;
+    use guildgate_core::policy::Tier;
+
+    let user_id = ids.snowflake("user_id")?;
+    call.confirm(
+        &[("userId", user_id.as_str())],
+        json.body.confirmation.as_deref(),
+    )
+    .await?;
+    call.set_target(user_id.as_str());
+    let mut write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
+        Admission::Replay(saved) => return Ok(saved),
+        Admission::Proceed(write) => write,
+    };
+    let (guild_id, by) = (write.call.guild_id.clone(), write.call.issuer().to_owned());
+    let now = write.call.state.clock.now();
+    let user = user_id.as_str();
+    let (lifted, key) = match what {
+        Restriction::Ban => (write.tx().lift_ban(&guild_id, user, now, &by).await?, "ban"),
+        Restriction::Mute => (
+            write.tx().lift_mute(&guild_id, user, now, &by).await?,
+            "mute",
+        ),
+    };
+    if !lifted {
+        return Err(ApiError::not_found(&format!("Active {key} for that user")).into());
+    }
+    let enforcer = &write.call.state.enforcer;
+    match what {
+        Restriction::Ban => enforcer.unban(&guild_id, user).await?,
+        Restriction::Mute => enforcer.lift_mute(&guild_id, user).await?,
+    }
+    let lifted_at = guildgate_core::clock::to_rfc3339(now);
+    let answer = serde_json::json!({ key: { "guild_id": guild_id, "user_id": user, "lifted": true, "lifted_at": lifted_at } });
+    write.finish(axum::http::StatusCode::OK, &answer).await
+}
