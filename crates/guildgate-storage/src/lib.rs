@@ -119,7 +119,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<IdempotencyStart>;
     /// Lets go of a held key whose request ended without a saved response.
     async fn release_idempotent(&self, token_id: &str, key: &str) -> StoreResult<()>;
-    /// Drops completed keys created before `before` (kept at least 24 h).
+    /// Drops keys created before `before` (callers keep them at least 24 h); a hold that old
+    /// belongs to an attempt that never finished.
     async fn expire_idempotency(&self, before: Millis) -> StoreResult<u64>;
 }
 

@@ -182,10 +182,12 @@ impl Config {
         if let Some(file) = &self.secret_key_file {
             return file.clone();
         }
-        let sqlite_path = self
-            .database_url
+        let url = self.database_url.as_str();
+        let sqlite_path = url
             .strip_prefix("sqlite://")
-            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .or_else(|| url.strip_prefix("sqlite:"))
+            // A bare path is an SQLite file too (as `SqliteStore::open` reads it).
+            .or_else(|| (!url.contains("://")).then_some(url))
             .map(|p| p.split('?').next().unwrap_or(p));
         match sqlite_path.and_then(|p| Path::new(p).parent()) {
             Some(dir) => dir.join("guildgate.key"),
@@ -214,6 +216,11 @@ mod tests {
         assert_eq!(config.limits.destructive, Rate::new(3, 1, 60));
         assert_eq!(config.limits.read, LimitsConfig::default().read);
         assert_eq!(config.key_file(), PathBuf::from("/tmp/x/guildgate.key"));
+        let bare = Config {
+            database_url: "/srv/gg/guildgate.db".into(),
+            ..Config::default()
+        };
+        assert_eq!(bare.key_file(), PathBuf::from("/srv/gg/guildgate.key"));
         assert!(parse_rate("X", "6/1").is_err());
         assert_eq!(parse_rate("X", "6/1/60").unwrap(), Rate::new(6, 1, 60));
     }

@@ -30,6 +30,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         api_config,
         enforcer,
     );
+    tokio::spawn(expire_idempotency_keys(store.clone()));
     let app = guildgate_guild_api::router(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, database = %redact_url(&config.database_url), "guildgate listening");
@@ -43,6 +44,21 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     store.close().await;
     tracing::info!("guildgate stopped");
     Ok(())
+}
+
+/// Saved idempotent responses are kept 24 hours, then dropped once an hour.
+async fn expire_idempotency_keys(store: Arc<SqliteStore>) {
+    use guildgate_core::clock::{Clock, DAY, HOUR};
+    use guildgate_storage::Store;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(HOUR as u64));
+    loop {
+        tick.tick().await;
+        match store.expire_idempotency(SystemClock.now() - DAY).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(keys = n, "expired idempotency keys older than 24 hours"),
+            Err(err) => tracing::warn!(%err, "could not expire idempotency keys"),
+        }
+    }
 }
 
 /// A database URL without its password, for the log.

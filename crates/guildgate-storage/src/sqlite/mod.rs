@@ -415,12 +415,10 @@ impl Store for SqliteStore {
     }
 
     async fn expire_idempotency(&self, before: Millis) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "DELETE FROM idempotency_keys WHERE created_at < $1 AND status IS NOT NULL",
-        )
-        .bind(before)
-        .execute(&self.writer)
-        .await?;
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
         Ok(done.rows_affected())
     }
 }
