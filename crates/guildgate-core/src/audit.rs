@@ -36,6 +36,8 @@ pub const OUTCOME_SUCCESS: &str = "success";
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AuditEvent {
     pub id: String,
+    /// Which API the call came through: `guild` or `tasks`.
+    pub surface: &'static str,
     pub at: Millis,
     pub guild_id: Option<String>,
     pub actor_source: ActorSource,
@@ -60,6 +62,7 @@ impl AuditEvent {
     pub fn cli(at: Millis, guild_id: Option<&str>, action: &str, target: Option<&str>) -> Self {
         Self {
             id: crate::ids::new_ulid(),
+            surface: "guild",
             at,
             guild_id: guild_id.map(str::to_owned),
             actor_source: ActorSource::Cli,

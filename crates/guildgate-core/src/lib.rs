@@ -15,6 +15,7 @@ pub mod model;
 pub mod net;
 pub mod policy;
 pub mod sentinel;
+pub mod tasks;
 pub mod token;
 
 pub use error::{ApiError, ErrorCode};

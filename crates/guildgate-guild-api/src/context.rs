@@ -69,6 +69,7 @@ impl RequestContext {
         let caller = record.caller.clone();
         AuditEvent {
             id: new_ulid(),
+            surface: "guild",
             at,
             guild_id: caller.as_ref().map(|c| c.guild_id.clone()),
             actor_source: ActorSource::Token,

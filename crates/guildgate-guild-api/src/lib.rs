@@ -2,7 +2,6 @@
 //! re-auth window routes): the router built from the policy table, the guard pipeline
 //! and thin handlers.
 
-mod audit_sink;
 mod call;
 mod context;
 mod enforcer;
@@ -12,8 +11,8 @@ mod handlers;
 mod router;
 mod state;
 
-pub use audit_sink::AuditSink;
 pub use enforcer::{Enforcer, RecordOnly, UpstreamError};
 pub use envelope::Failure;
-pub use router::router;
+pub use guildgate_storage::AuditSink;
+pub use router::{not_found, router};
 pub use state::{AppState, GuildApiConfig};

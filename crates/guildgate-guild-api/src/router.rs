@@ -8,7 +8,11 @@ use guildgate_core::error::ApiError;
 use guildgate_core::policy::{Endpoint, POLICIES};
 
 use crate::context::surface;
-use crate::envelope::Failure;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use guildgate_core::ids::new_request_id;
+
+use crate::envelope::envelope;
 use crate::handlers::{audit, bans, mutes, purge, reauth, servers, strikes, tickets};
 use crate::state::AppState;
 
@@ -48,14 +52,23 @@ fn method_filter(method: &str) -> MethodFilter {
     }
 }
 
-async fn no_route() -> Failure {
-    Failure(ApiError::new(
+/// The answer to a path no route matches, in the envelope (for use as a fallback, which
+/// the surface middleware does not wrap).
+pub async fn not_found() -> Response {
+    let request_id = new_request_id();
+    let err = ApiError::new(
         guildgate_core::ErrorCode::NotFound,
         "No such route. See docs/api.md for the endpoints.",
-    ))
+    );
+    let mut response = envelope(&err, &request_id);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
 }
 
-/// The guild surface: every row of the policy table, under the surface middleware.
+/// The guild surface: every row of the policy table, under the surface middleware. It has
+/// no fallback: the server composes surfaces and adds one ([`not_found`]).
 pub fn router(state: AppState) -> Router {
     let mut paths: Vec<&str> = POLICIES.iter().map(|p| p.path).collect();
     paths.sort_unstable();
@@ -70,7 +83,6 @@ pub fn router(state: AppState) -> Router {
     }
     let body_limit = state.config.body_limit;
     router
-        .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), surface))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -8,8 +8,8 @@ use guildgate_core::limits::{Limiter, LimitsConfig};
 use guildgate_core::net::TrustedProxies;
 use guildgate_storage::Store;
 
-use crate::audit_sink::AuditSink;
 use crate::enforcer::Enforcer;
+use guildgate_storage::AuditSink;
 
 #[derive(Clone, Debug)]
 pub struct GuildApiConfig {

@@ -2,8 +2,12 @@
 //! every change commits in the same transaction as its audit row (and, for idempotent
 //! calls, its saved response). SQLite is the embedded default; no SQL leaves this crate.
 
+mod audit_sink;
 mod migrate;
 pub mod sqlite;
+mod tasks;
+
+pub use tasks::{ContainerKind, NewTask, TaskReads, TaskWrites};
 
 use async_trait::async_trait;
 use guildgate_core::audit::AuditEvent;
@@ -13,6 +17,7 @@ use guildgate_core::model::{
     ReauthWindow, Strike, Ticket, TokenAuth, TokenRecord,
 };
 
+pub use audit_sink::AuditSink;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +47,8 @@ pub enum RevokeScope<'a> {
 
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
+    /// `guild` (the default) or `tasks`.
+    pub surface: Option<String>,
     pub actor_source: Option<String>,
     pub token_id: Option<String>,
     pub outcome: Option<String>,
@@ -61,7 +68,7 @@ pub enum IdempotencyStart {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: TaskReads + Send + Sync + 'static {
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>>;
 
     async fn guild(&self, id: &str) -> StoreResult<Option<Guild>>;
@@ -126,7 +133,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// One write transaction. Dropping it without `commit` rolls everything back.
 #[async_trait]
-pub trait WriteTx: Send {
+pub trait WriteTx: TaskWrites + Send {
     async fn insert_guild(&mut self, guild: &Guild) -> StoreResult<()>;
     async fn set_guild_tier(&mut self, id: &str, tier: GuildTier) -> StoreResult<bool>;
     async fn upsert_member(&mut self, member: &Member) -> StoreResult<()>;

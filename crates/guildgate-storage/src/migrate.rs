@@ -4,11 +4,18 @@
 /// `(version, name, sql)`, in order.
 pub type Migration = (i64, &'static str, &'static str);
 
-pub const SQLITE: &[Migration] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+pub const SQLITE: &[Migration] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "tasks",
+        include_str!("../migrations/sqlite/0002_tasks.sql"),
+    ),
+];
 
 pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)";

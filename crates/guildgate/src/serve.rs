@@ -7,6 +7,7 @@ use guildgate_core::clock::SystemClock;
 use guildgate_core::net::TrustedProxies;
 use guildgate_guild_api::{AppState, GuildApiConfig, RecordOnly};
 use guildgate_storage::SqliteStore;
+use guildgate_tasks_api::{TasksConfig, TasksState};
 
 use crate::config::Config;
 
@@ -31,7 +32,19 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         enforcer,
     );
     tokio::spawn(expire_idempotency_keys(store.clone()));
-    let app = guildgate_guild_api::router(state.clone());
+    let tasks = TasksState::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        &key,
+        state.audit_sink().clone(),
+        TasksConfig {
+            trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
+            ..TasksConfig::default()
+        },
+    );
+    let app = guildgate_guild_api::router(state.clone())
+        .merge(guildgate_tasks_api::router(tasks))
+        .fallback(not_found);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, database = %redact_url(&config.database_url), "guildgate listening");
     axum::serve(
@@ -44,6 +57,16 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     store.close().await;
     tracing::info!("guildgate stopped");
     Ok(())
+}
+
+/// An unknown path answers in the shape of the surface its prefix belongs to.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/v1/") || uri.path() == "/api/v1" {
+        guildgate_tasks_api::not_found().await.into_response()
+    } else {
+        guildgate_guild_api::not_found().await
+    }
 }
 
 /// Saved idempotent responses are kept 24 hours, then dropped once an hour.

@@ -273,3 +273,122 @@ fn serve_answers_a_minted_token_and_logs_no_secret() {
     assert!(logged.contains("record-only"), "{logged}");
     assert!(!logged.contains(&secret[7..]));
 }
+
+#[test]
+fn one_server_answers_both_surfaces_in_their_own_shapes() {
+    let db = Db::new();
+    let ws = db.ok(&[
+        "workspace",
+        "create",
+        "--name",
+        "Ops Team",
+        "--owner-email",
+        "ana@example.com",
+    ]);
+    assert_eq!(ws["slug"], "ops-team");
+    let added = db.ok(&[
+        "workspace",
+        "add-member",
+        "--workspace",
+        "1",
+        "--email",
+        "vic@example.com",
+        "--role",
+        "viewer",
+    ]);
+    assert_eq!(added["role"], "viewer");
+    let bad_role = db.fails(&[
+        "workspace",
+        "add-member",
+        "--workspace",
+        "1",
+        "--email",
+        "x@example.com",
+        "--role",
+        "boss",
+    ]);
+    assert_eq!(bad_role["error"]["code"], "VALIDATION_FAILED");
+    let minted = db.ok(&[
+        "tasks-key",
+        "mint",
+        "--workspace",
+        "1",
+        "--label",
+        "ci",
+        "--scopes",
+        "users:read,tasks:read",
+    ]);
+    let key = minted["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("arca_") && key.len() == 69);
+    assert_eq!(
+        minted["scopes"],
+        serde_json::json!(["users:read", "tasks:read"])
+    );
+    let stranger = db.fails(&[
+        "tasks-key",
+        "mint",
+        "--workspace",
+        "1",
+        "--label",
+        "x",
+        "--scopes",
+        "tasks:read",
+        "--user",
+        "nobody@example.com",
+    ]);
+    assert_eq!(stranger["error"]["code"], "NOT_FOUND");
+    let bad_scope = db.fails(&[
+        "tasks-key",
+        "mint",
+        "--workspace",
+        "1",
+        "--label",
+        "x",
+        "--scopes",
+        "tasks:admin",
+    ]);
+    assert!(
+        bad_scope["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tasks:admin")
+    );
+    let listed = db.ok(&["tasks-key", "list", "--workspace", "1"]);
+    assert!(!listed.to_string().contains(&key[5..]));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(BIN)
+        .args([
+            "serve",
+            "--database",
+            &db.url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, text) = http_get(port, "/api/v1/me", &key);
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("ana@example.com"));
+    let (status, text) = http_get(port, "/api/v1/nope", &key);
+    assert_eq!(status, 404);
+    assert!(text.ends_with("{\"error\":\"Route not found\"}"), "{text}");
+    let (status, text) = http_get(port, "/api/public/v1/nope", &key);
+    assert_eq!(status, 404);
+    assert!(text.contains("\"code\":\"NOT_FOUND\""), "{text}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -37,6 +37,7 @@ pub async fn list_audit(call: Call, GuildQuery(q): GuildQuery<AuditQuery>) -> An
     // Rows of reads are written in batches; make the newest ones visible first.
     call.state.audit.flush().await;
     let filter = AuditFilter {
+        surface: None,
         actor_source: q.actor_source,
         token_id: q.token_id,
         outcome: q.outcome.map(|o| {

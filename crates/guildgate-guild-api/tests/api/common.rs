@@ -118,7 +118,7 @@ impl TestApp {
             config,
             options.enforcer,
         );
-        let app = guildgate_guild_api::router(state);
+        let app = guildgate_guild_api::router(state).fallback(guildgate_guild_api::not_found);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {

@@ -3,6 +3,7 @@
 //! readers. Migrations run when the store opens.
 
 mod rows;
+mod tasks;
 mod tx;
 
 use std::str::FromStr;
@@ -307,7 +308,7 @@ impl Store for SqliteStore {
         filter: &AuditFilter,
         req: &PageRequest,
     ) -> StoreResult<Page<AuditRow>> {
-        let sql = "SELECT * FROM audit_log WHERE guild_id = $1 \
+        let sql = "SELECT * FROM audit_log WHERE guild_id = $1 AND surface = $5 \
                    AND ($2 = '' OR actor_source = $2) AND ($3 = '' OR token_id = $3) \
                    AND ($4 = '' OR outcome = $4)";
         let binds = [
@@ -315,6 +316,7 @@ impl Store for SqliteStore {
             filter.actor_source.as_deref().unwrap_or(""),
             filter.token_id.as_deref().unwrap_or(""),
             filter.outcome.as_deref().unwrap_or(""),
+            filter.surface.as_deref().unwrap_or("guild"),
         ];
         page(&self.reader, sql, &binds, req, rows::audit, |a| &a.id).await
     }

@@ -13,7 +13,7 @@ use super::rows;
 use crate::{RevokeScope, StoreResult, WriteTx};
 
 pub struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
+    pub(super) tx: Transaction<'static, Sqlite>,
 }
 
 impl SqliteTx {
@@ -376,8 +376,8 @@ impl WriteTx for SqliteTx {
     async fn append_audit(&mut self, e: &AuditEvent) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit_log (id, at, guild_id, actor_source, actor_user_id, token_id, token_name, \
-             action, method, path, outcome, status, request_id, ip, target) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             action, method, path, outcome, status, request_id, ip, target, surface) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(&e.id)
         .bind(e.at)
@@ -394,6 +394,7 @@ impl WriteTx for SqliteTx {
         .bind(&e.request_id)
         .bind(&e.ip)
         .bind(&e.target)
+        .bind(e.surface)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -4,6 +4,7 @@
 
 mod guilds;
 mod seed;
+mod tasks;
 mod tokens;
 
 use std::process::ExitCode;
@@ -43,6 +44,10 @@ enum AdminCommand {
     Ticket(seed::TicketCommand),
     #[command(subcommand)]
     Server(seed::ServerCommand),
+    #[command(subcommand)]
+    Workspace(tasks::WorkspaceCommand),
+    #[command(subcommand)]
+    TasksKey(tasks::TasksKeyCommand),
 }
 
 /// What an admin command failed with.
@@ -111,6 +116,8 @@ pub async fn run(mut config: Config, args: AdminArgs) -> ExitCode {
         AdminCommand::Reauth(c) => tokens::reauth(&ctx, c).await,
         AdminCommand::Ticket(c) => seed::ticket(&ctx, c).await,
         AdminCommand::Server(c) => seed::server(&ctx, c).await,
+        AdminCommand::Workspace(c) => tasks::workspace(&ctx, c).await,
+        AdminCommand::TasksKey(c) => tasks::tasks_key(&ctx, c).await,
     };
     store.close().await;
     match result {

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Store;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::clock::Millis;
-use guildgate_storage::Store;
 use tokio::sync::{mpsc, oneshot};
 
 enum Message {

@@ -1,0 +1,300 @@
+//! Who is calling, checked in order: one key header, the key's shape and record, expiry,
+//! the per-key rate limit, the route's scope. Then, per call, workspace membership and
+//! role; and for writes, idempotency and the transaction the change commits in.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use guildgate_core::audit::OUTCOME_SUCCESS;
+use guildgate_core::limits::BucketRequest;
+use guildgate_core::tasks::{Role, TASKS_KEY, TasksKey, Workspace};
+use guildgate_storage::{IdempotencyStart, WriteTx};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::context::RequestContext;
+use crate::error::TasksError;
+use crate::state::TasksState;
+
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+const IDEMPOTENCY_LOCK_MILLIS: i64 = 60_000;
+
+pub struct Caller {
+    pub state: TasksState,
+    pub ctx: Arc<RequestContext>,
+    pub key: TasksKey,
+    idempotency_key: Option<String>,
+}
+
+fn presented_key(parts: &Parts) -> Result<&str, TasksError> {
+    let text = |name: header::HeaderName| {
+        parts.headers.get(&name).map(|v| {
+            v.to_str()
+                .map_err(|_| TasksError::unauthorized("Invalid API key"))
+        })
+    };
+    let bearer = text(header::AUTHORIZATION);
+    let api_key = text(header::HeaderName::from_static("x-api-key"));
+    let value = match (bearer, api_key) {
+        (Some(_), Some(_)) => {
+            return Err(TasksError::bad_request(
+                "Send the API key in one header, Authorization or X-API-Key, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(TasksError::unauthorized(
+                "Missing API key. Send Authorization: Bearer arca_... or X-API-Key: arca_...",
+            ));
+        }
+        (Some(bearer), None) => bearer?.strip_prefix("Bearer ").ok_or_else(|| {
+            TasksError::unauthorized("The Authorization header must use the Bearer prefix")
+        })?,
+        (None, Some(api_key)) => api_key?,
+    };
+    if !value.starts_with("arca_") {
+        return Err(TasksError::unauthorized(
+            "Invalid API key: it must start with arca_",
+        ));
+    }
+    Ok(value)
+}
+
+impl FromRequestParts<TasksState> for Caller {
+    type Rejection = TasksError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &TasksState) -> Result<Self, TasksError> {
+        let ctx = parts
+            .extensions
+            .get::<Arc<RequestContext>>()
+            .cloned()
+            .ok_or_else(TasksError::internal)?;
+        let route = ctx.route.ok_or_else(TasksError::internal)?;
+        let presented = presented_key(parts)?;
+        let secret = TASKS_KEY
+            .parse(presented)
+            .map_err(|_| TasksError::unauthorized("Invalid API key"))?;
+        let key = state
+            .store
+            .tasks_key_by_hash(&state.hasher.hash(secret.expose()))
+            .await?
+            .ok_or_else(|| TasksError::unauthorized("Invalid API key"))?;
+        ctx.record().caller = Some((key.id.clone(), key.label.clone(), key.user_id));
+        let now = state.clock.now();
+        if key.revoked_at.is_some() {
+            return Err(TasksError::unauthorized("API key has been revoked"));
+        }
+        if key.expires_at.is_some_and(|at| at <= now) {
+            return Err(TasksError::unauthorized("API key has expired"));
+        }
+        let decision = state.limiter.decide(&[BucketRequest {
+            name: "key",
+            key: format!("arca:{}", key.id),
+            rate: state.config.per_key,
+        }]);
+        ctx.record().bucket = decision.buckets.first().cloned();
+        if !decision.allowed {
+            return Err(TasksError::rate_limited(decision.retry_after_secs));
+        }
+        if !key.scopes.contains(route.scope) {
+            return Err(TasksError::forbidden(format!(
+                "Scope '{}' is required for this endpoint",
+                route.scope.as_str()
+            )));
+        }
+        let idempotency_key = match parts.headers.get("idempotency-key") {
+            None => None,
+            Some(v) => match v.to_str() {
+                Ok(k) if !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY => Some(k.to_owned()),
+                _ => {
+                    return Err(TasksError::bad_request(
+                        "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                    ));
+                }
+            },
+        };
+        Ok(Caller {
+            state: state.clone(),
+            ctx,
+            key,
+            idempotency_key,
+        })
+    }
+}
+
+pub enum Admission {
+    Proceed(Box<Write>),
+    Replay(Response),
+}
+
+impl Caller {
+    pub fn user_id(&self) -> i64 {
+        self.key.user_id
+    }
+
+    pub fn now(&self) -> i64 {
+        self.state.clock.now()
+    }
+
+    pub fn set_target(&self, target: impl ToString) {
+        self.ctx.record().target = Some(target.to_string());
+    }
+
+    /// The workspace, when the key's user is a member; otherwise 404, as if it did not exist.
+    pub async fn workspace(&self, id: i64, missing: &str) -> Result<Workspace, TasksError> {
+        let workspace = self
+            .state
+            .store
+            .workspace_for(self.key.user_id, id)
+            .await?
+            .ok_or_else(|| TasksError::not_found(missing))?;
+        self.ctx.record().workspace_id = Some(id);
+        Ok(workspace)
+    }
+
+    /// Viewers read only.
+    pub fn require_write(&self, workspace: &Workspace) -> Result<(), TasksError> {
+        if workspace.role.can_write() {
+            Ok(())
+        } else {
+            Err(TasksError::forbidden(
+                "Viewers have read-only access to this workspace",
+            ))
+        }
+    }
+
+    pub fn require_role(
+        &self,
+        workspace: &Workspace,
+        allowed: fn(Role) -> bool,
+        message: &str,
+    ) -> Result<(), TasksError> {
+        if allowed(workspace.role) {
+            Ok(())
+        } else {
+            Err(TasksError::forbidden(message))
+        }
+    }
+
+    /// Settles `Idempotency-Key` and opens the write transaction.
+    pub async fn admit(self, body_digest: [u8; 32]) -> Result<Admission, TasksError> {
+        let held_key = match &self.idempotency_key {
+            None => None,
+            Some(key) => {
+                let mut hasher = Sha256::new();
+                hasher.update(self.ctx.method.as_bytes());
+                hasher.update(b" ");
+                hasher.update(self.ctx.path.as_bytes());
+                hasher.update(body_digest);
+                let fingerprint: [u8; 32] = hasher.finalize().into();
+                let now = self.now();
+                let stale = now - IDEMPOTENCY_LOCK_MILLIS;
+                match self
+                    .state
+                    .store
+                    .start_idempotent(&self.key.id, key, &fingerprint, now, stale)
+                    .await?
+                {
+                    IdempotencyStart::Proceed => Some(key.clone()),
+                    IdempotencyStart::Replay { status, body } => {
+                        return Ok(Admission::Replay(json_response(status, body, true)));
+                    }
+                    IdempotencyStart::InFlight => {
+                        return Err(TasksError::conflict(
+                            "A request with this Idempotency-Key is still in progress",
+                        ));
+                    }
+                    IdempotencyStart::Mismatch => {
+                        return Err(TasksError::unprocessable(
+                            "This Idempotency-Key was already used with a different request",
+                        ));
+                    }
+                }
+            }
+        };
+        let tx = self.state.store.begin().await?;
+        Ok(Admission::Proceed(Box::new(Write {
+            tx: Some(tx),
+            held_key,
+            caller: self,
+        })))
+    }
+}
+
+fn json_response(status: u16, body: String, replayed: bool) -> Response {
+    let mut response =
+        (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// An admitted write; dropped without `finish`, it rolls back and lets its key go.
+pub struct Write {
+    pub caller: Caller,
+    tx: Option<Box<dyn WriteTx>>,
+    held_key: Option<String>,
+}
+
+impl Write {
+    pub fn tx(&mut self) -> &mut dyn WriteTx {
+        self.tx
+            .as_deref_mut()
+            .expect("the transaction lives until finish")
+    }
+
+    pub async fn finish(
+        mut self,
+        status: StatusCode,
+        body: &impl Serialize,
+    ) -> Result<Response, TasksError> {
+        let text = serde_json::to_string(body).map_err(|_| TasksError::internal())?;
+        let event =
+            self.caller
+                .ctx
+                .audit_event(self.caller.now(), OUTCOME_SUCCESS, status.as_u16());
+        let mut tx = self.tx.take().expect("the transaction lives until finish");
+        tx.append_audit(&event).await?;
+        if let Some(key) = self.held_key.take() {
+            tx.complete_idempotent(&self.caller.key.id, &key, status.as_u16(), &text)
+                .await?;
+        }
+        tx.commit().await?;
+        self.caller.ctx.record().audited = true;
+        Ok(json_response(status.as_u16(), text, false))
+    }
+}
+
+impl Drop for Write {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(key) = self.held_key.take() {
+            let store = self.caller.state.store.clone();
+            let key_id = self.caller.key.id.clone();
+            tokio::spawn(async move {
+                if let Err(err) = store.release_idempotent(&key_id, &key).await {
+                    tracing::warn!(%err, "could not release an idempotency key");
+                }
+            });
+        }
+    }
+}
+
+/// `let mut write = admit!(caller, digest);`: replays return at once.
+#[macro_export]
+macro_rules! admit {
+    ($caller:expr, $digest:expr) => {
+        match $caller.admit($digest).await? {
+            $crate::caller::Admission::Replay(saved) => return Ok(saved),
+            $crate::caller::Admission::Proceed(write) => write,
+        }
+    };
+}

@@ -1,0 +1,78 @@
+//! The tasks router, built from `TASK_ROUTES`: one route per row.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use guildgate_core::tasks::TASK_ROUTES;
+
+use crate::context::tasks_surface;
+use crate::handlers::{comments, containers, tasks, workspaces};
+use crate::state::TasksState;
+
+fn handler(name: &str, filter: MethodFilter) -> MethodRouter<TasksState> {
+    match name {
+        "get_me" => on(filter, workspaces::get_me),
+        "list_workspaces" => on(filter, workspaces::list_workspaces),
+        "get_workspace" => on(filter, workspaces::get_workspace),
+        "list_members" => on(filter, workspaces::list_members),
+        "list_statuses" => on(filter, workspaces::list_statuses),
+        "create_status" => on(filter, workspaces::create_status),
+        "list_labels" => on(filter, workspaces::list_labels),
+        "create_label" => on(filter, workspaces::create_label),
+        "list_folders" => on(filter, containers::list_folders),
+        "create_folder" => on(filter, containers::create_folder),
+        "update_folder" => on(filter, containers::update_folder),
+        "delete_folder" => on(filter, containers::delete_folder),
+        "list_lists" => on(filter, containers::list_lists),
+        "create_list" => on(filter, containers::create_list),
+        "update_list" => on(filter, containers::update_list),
+        "delete_list" => on(filter, containers::delete_list),
+        "list_tasks" => on(filter, tasks::list_tasks),
+        "get_task" => on(filter, tasks::get_task),
+        "create_task" => on(filter, tasks::create_task),
+        "update_task" => on(filter, tasks::update_task),
+        "delete_task" => on(filter, tasks::delete_task),
+        "list_comments" => on(filter, comments::list_comments),
+        "create_comment" => on(filter, comments::create_comment),
+        other => panic!("no handler for tasks route {other}"),
+    }
+}
+
+fn method_filter(method: &str) -> MethodFilter {
+    match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PATCH" => MethodFilter::PATCH,
+        "DELETE" => MethodFilter::DELETE,
+        other => panic!("tasks route table uses unsupported method {other}"),
+    }
+}
+
+/// Every route of `TASK_ROUTES` under the tasks middleware (no fallback: the server
+/// composes surfaces and answers unknown paths).
+pub fn router(state: TasksState) -> Router {
+    let mut paths: Vec<&str> = TASK_ROUTES.iter().map(|r| r.path).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let mut router = Router::new();
+    for path in paths {
+        let mut methods = MethodRouter::new();
+        for route in TASK_ROUTES.iter().filter(|r| r.path == path) {
+            methods = methods.merge(handler(route.name, method_filter(route.method)));
+        }
+        router = router.route(path, methods);
+    }
+    let body_limit = state.config.body_limit;
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            tasks_surface,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// The answer to an unknown path under `/api/v1`.
+pub async fn not_found() -> crate::error::TasksError {
+    crate::error::TasksError::not_found("Route")
+}

@@ -1,0 +1,63 @@
+use std::sync::Arc;
+
+use guildgate_core::clock::Clock;
+use guildgate_core::crypto::{SecretHasher, SecretKey};
+use guildgate_core::limits::{Limiter, Rate};
+use guildgate_core::net::TrustedProxies;
+use guildgate_storage::{AuditSink, Store};
+
+#[derive(Clone, Debug)]
+pub struct TasksConfig {
+    /// Per key, across all endpoints: 600 a minute.
+    pub per_key: Rate,
+    pub trusted_proxies: TrustedProxies,
+    pub body_limit: usize,
+}
+
+impl Default for TasksConfig {
+    fn default() -> Self {
+        Self {
+            per_key: Rate::new(600, 600, 60),
+            trusted_proxies: TrustedProxies::default(),
+            body_limit: 256 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct TasksState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub limiter: Limiter,
+    pub hasher: SecretHasher,
+    pub audit: AuditSink,
+    pub config: TasksConfig,
+}
+
+impl TasksState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        key: &SecretKey,
+        audit: AuditSink,
+        config: TasksConfig,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            limiter: Limiter::new(clock.clone()),
+            store,
+            clock,
+            hasher: key.secret_hasher(),
+            audit,
+            config,
+        }))
+    }
+}
+
+impl std::ops::Deref for TasksState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
