@@ -8,6 +8,7 @@ mod enforcer;
 mod envelope;
 mod extract;
 mod handlers;
+pub mod openapi;
 mod router;
 mod state;
 

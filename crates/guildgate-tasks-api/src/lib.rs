@@ -8,6 +8,7 @@ mod caller;
 mod context;
 mod error;
 mod handlers;
+pub mod openapi;
 mod router;
 mod state;
 

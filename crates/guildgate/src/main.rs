@@ -3,6 +3,7 @@
 
 mod admin;
 mod config;
+mod openapi;
 mod serve;
 
 use std::path::PathBuf;

@@ -44,6 +44,10 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     );
     let app = guildgate_guild_api::router(state.clone())
         .merge(guildgate_tasks_api::router(tasks))
+        .route(
+            "/openapi.json",
+            axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
+        )
         .fallback(not_found);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, database = %redact_url(&config.database_url), "guildgate listening");

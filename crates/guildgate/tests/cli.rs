@@ -389,6 +389,13 @@ fn one_server_answers_both_surfaces_in_their_own_shapes() {
     let (status, text) = http_get(port, "/api/public/v1/nope", &key);
     assert_eq!(status, 404);
     assert!(text.contains("\"code\":\"NOT_FOUND\""), "{text}");
+    let (status, text) = http_get(port, "/openapi.json", &key);
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("\"openapi\":\"3.1.0\"")
+            && text.contains("create_task")
+            && text.contains("add_strike")
+    );
     server.kill().unwrap();
     server.wait().unwrap();
 }
