@@ -3,6 +3,7 @@
 //! events and the domain model. Every API surface and the storage layer build on this.
 
 pub mod audit;
+pub mod bodies;
 pub mod capability;
 pub mod clock;
 pub mod crypto;
@@ -17,5 +18,6 @@ pub mod policy;
 pub mod sentinel;
 pub mod tasks;
 pub mod token;
+pub mod tools;
 
 pub use error::{ApiError, ErrorCode};

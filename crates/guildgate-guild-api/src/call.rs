@@ -154,7 +154,7 @@ impl Call {
     /// is added here), compared with `_confirmation`, then the token's re-auth window.
     pub async fn confirm(
         &self,
-        values: &[(&str, &str)],
+        values: &[(&str, String)],
         presented: Option<&str>,
     ) -> Result<(), Failure> {
         let template: SentinelTemplate = self
@@ -162,7 +162,7 @@ impl Call {
             .sentinel
             .ok_or_else(|| Failure(ApiError::internal()))?;
         let mut all = vec![("guildId", self.guild_id.as_str())];
-        all.extend_from_slice(values);
+        all.extend(values.iter().map(|(k, v)| (*k, v.as_str())));
         let expected = template.render(&all);
         sentinel::verify(template, &expected, presented)?;
         let window = self

@@ -67,59 +67,7 @@ impl Ids {
     }
 }
 
-/// A required text field: present, not blank, at most `max` characters.
-pub fn required<'a>(
-    field: &str,
-    value: &'a Option<String>,
-    max: usize,
-) -> Result<&'a str, Failure> {
-    match value.as_deref().map(str::trim) {
-        Some(v) if !v.is_empty() => optional(field, Some(v), max).map(|v| v.unwrap_or_default()),
-        _ => Err(ApiError::validation(field, format!("{field} is required")).into()),
-    }
-}
-
-pub fn optional<'a>(
-    field: &str,
-    value: Option<&'a str>,
-    max: usize,
-) -> Result<Option<&'a str>, Failure> {
-    match value.map(str::trim) {
-        Some(v) if v.chars().count() > max => Err(ApiError::validation(
-            field,
-            format!("{field} must be at most {max} characters"),
-        )
-        .into()),
-        Some("") | None => Ok(None),
-        Some(v) => Ok(Some(v)),
-    }
-}
-
-/// A whole number in `range`, named in the error.
-pub fn bounded(
-    field: &str,
-    value: u32,
-    range: std::ops::RangeInclusive<u32>,
-) -> Result<u32, Failure> {
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(ApiError::validation(
-            field,
-            format!("{field} must be from {} to {}", range.start(), range.end()),
-        )
-        .into())
-    }
-}
-
-/// The body of a DELETE on a destructive route: only the sentinel, and it may be absent
-/// (then the guard answers INVALID_CONFIRMATION with the expected value).
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ConfirmationOnly {
-    #[serde(rename = "_confirmation")]
-    pub confirmation: Option<String>,
-}
+pub use guildgate_core::bodies::ConfirmationOnly;
 
 /// What `DELETE /bans/{user_id}` and `DELETE /mutes/{user_id}` lift.
 #[derive(Clone, Copy)]
@@ -140,7 +88,7 @@ pub async fn lift(
 
     let user_id = ids.snowflake("user_id")?;
     call.confirm(
-        &[("userId", user_id.as_str())],
+        &[("userId", user_id.to_string())],
         json.body.confirmation.as_deref(),
     )
     .await?;

@@ -1,28 +1,15 @@
 use axum::http::StatusCode;
 use guildgate_core::clock::MINUTE;
-use guildgate_core::error::ApiError;
-use guildgate_core::ids::{Snowflake, new_ulid};
+use guildgate_core::ids::new_ulid;
 use guildgate_core::model::Mute;
 use guildgate_core::policy::Tier;
-use serde::Deserialize;
 use serde_json::json;
 
-use super::{Answer, ConfirmationOnly, Ids, Restriction, bounded, lift, ok, optional, required};
+use guildgate_core::bodies::AddMuteBody;
+
+use super::{Answer, ConfirmationOnly, Ids, Restriction, lift, ok};
 use crate::call::{Admission, Call};
 use crate::extract::{GuildJson, GuildQuery, MaybeJson, PageQuery};
-
-/// Discord caps a timeout at 28 days.
-pub const MAX_MUTE_MINUTES: u32 = 28 * 24 * 60;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AddMuteBody {
-    user_id: Option<String>,
-    duration_minutes: Option<u32>,
-    reason: Option<String>,
-    #[serde(rename = "_confirmation")]
-    confirmation: Option<String>,
-}
 
 pub async fn list_mutes(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> Answer {
     let page = q.to_request()?;
@@ -36,23 +23,13 @@ pub async fn list_mutes(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> Ans
 }
 
 pub async fn add_mute(call: Call, json: GuildJson<AddMuteBody>) -> Answer {
-    let body = &json.body;
-    let user_id = Snowflake::parse("user_id", required("user_id", &body.user_id, 20)?)?;
-    let minutes = body
-        .duration_minutes
-        .ok_or_else(|| ApiError::validation("duration_minutes", "duration_minutes is required"))?;
-    let minutes = bounded("duration_minutes", minutes, 1..=MAX_MUTE_MINUTES)?;
-    let reason = optional("reason", body.reason.as_deref(), 512)?;
-    let destructive = call.policy.is_destructive(Some(minutes));
+    let input = json.body.validate()?;
+    let destructive = call.policy.is_destructive(Some(input.duration_minutes));
     if destructive {
-        let n = minutes.to_string();
-        call.confirm(
-            &[("user_id", user_id.as_str()), ("N", &n)],
-            body.confirmation.as_deref(),
-        )
-        .await?;
+        call.confirm(&input.sentinel_values(), json.body.confirmation.as_deref())
+            .await?;
     }
-    call.set_target(user_id.as_str());
+    call.set_target(input.user_id.as_str());
     let tier = call.policy.tier_for(destructive);
     let mut write = match call.admit(tier, Some(json.digest)).await? {
         Admission::Replay(saved) => return Ok(saved),
@@ -62,12 +39,12 @@ pub async fn add_mute(call: Call, json: GuildJson<AddMuteBody>) -> Answer {
     let mute = Mute {
         id: new_ulid(),
         guild_id: write.call.guild_id.clone(),
-        user_id: user_id.to_string(),
-        reason: reason.map(str::to_owned),
-        duration_minutes: minutes,
+        user_id: input.user_id.to_string(),
+        reason: input.reason.map(str::to_owned),
+        duration_minutes: input.duration_minutes,
         issued_by: write.call.issuer().to_owned(),
         issued_at: now,
-        expires_at: now + i64::from(minutes) * MINUTE,
+        expires_at: now + i64::from(input.duration_minutes) * MINUTE,
     };
     write.call.state.enforcer.mute(&mute).await?;
     write.tx().replace_mute(&mute).await?;

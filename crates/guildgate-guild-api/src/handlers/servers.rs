@@ -3,20 +3,13 @@ use guildgate_core::error::ApiError;
 use guildgate_core::ids::new_ulid;
 use guildgate_core::model::RconRun;
 use guildgate_core::policy::Tier;
-use serde::Deserialize;
 use serde_json::json;
 
-use super::{Answer, Ids, ok, required};
+use guildgate_core::bodies::RunRconBody;
+
+use super::{Answer, Ids, ok};
 use crate::call::{Admission, Call};
 use crate::extract::{GuildJson, GuildQuery, PageQuery};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunRconBody {
-    command: Option<String>,
-    #[serde(rename = "_confirmation")]
-    confirmation: Option<String>,
-}
 
 pub async fn list_servers(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> Answer {
     let page = q.to_request()?;
@@ -26,12 +19,9 @@ pub async fn list_servers(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> A
 
 pub async fn run_rcon(call: Call, ids: Ids, json: GuildJson<RunRconBody>) -> Answer {
     let server_id = ids.ulid("server_id")?;
-    let command = required("command", &json.body.command, 1000)?;
-    if command.contains(['\n', '\r', '\0']) {
-        return Err(ApiError::validation("command", "command must be a single line").into());
-    }
+    let command = json.body.validate()?;
     call.confirm(
-        &[("serverId", &server_id)],
+        &[("serverId", server_id.clone())],
         json.body.confirmation.as_deref(),
     )
     .await?;

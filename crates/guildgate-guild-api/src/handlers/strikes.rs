@@ -1,27 +1,14 @@
 use axum::http::StatusCode;
+use guildgate_core::bodies::AddStrikeBody;
 use guildgate_core::error::ApiError;
-use guildgate_core::ids::{Snowflake, new_ulid};
-use guildgate_core::model::{Severity, Strike};
+use guildgate_core::ids::new_ulid;
+use guildgate_core::model::Strike;
 use guildgate_core::policy::Tier;
-use serde::Deserialize;
 use serde_json::json;
 
-use super::{Answer, ConfirmationOnly, Ids, ok, optional, required};
+use super::{Answer, ConfirmationOnly, Ids, ok};
 use crate::call::{Admission, Call};
 use crate::extract::{GuildJson, GuildQuery, MaybeJson, PageQuery};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AddStrikeBody {
-    user_id: Option<String>,
-    player_name: Option<String>,
-    in_game_id: Option<String>,
-    reason: Option<String>,
-    category: Option<String>,
-    severity: Option<String>,
-    #[serde(rename = "_confirmation")]
-    confirmation: Option<String>,
-}
 
 pub async fn list_strikes(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> Answer {
     let page = q.to_request()?;
@@ -30,21 +17,10 @@ pub async fn list_strikes(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> A
 }
 
 pub async fn add_strike(call: Call, json: GuildJson<AddStrikeBody>) -> Answer {
-    let body = &json.body;
-    let user_id = Snowflake::parse("user_id", required("user_id", &body.user_id, 20)?)?;
-    let severity = Severity::parse(required("severity", &body.severity, 10)?)
-        .ok_or_else(|| ApiError::validation("severity", "severity must be MINOR or MAJOR"))?;
-    let reason = required("reason", &body.reason, 1000)?;
-    let player_name = optional("player_name", body.player_name.as_deref(), 100)?;
-    let in_game_id = optional("in_game_id", body.in_game_id.as_deref(), 64)?;
-    let category = optional("category", body.category.as_deref(), 64)?;
-
-    let values = [
-        ("user_id", user_id.as_str()),
-        ("MINOR|MAJOR", severity.as_str()),
-    ];
-    call.confirm(&values, body.confirmation.as_deref()).await?;
-    call.set_target(user_id.as_str());
+    let input = json.body.validate()?;
+    call.confirm(&input.sentinel_values(), json.body.confirmation.as_deref())
+        .await?;
+    call.set_target(input.user_id.as_str());
     let mut write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
@@ -54,13 +30,13 @@ pub async fn add_strike(call: Call, json: GuildJson<AddStrikeBody>) -> Answer {
         strike_id: id.clone(),
         id,
         guild_id: write.call.guild_id.clone(),
-        user_id: user_id.to_string(),
-        player_name: player_name.map(str::to_owned),
-        in_game_id: in_game_id.map(str::to_owned),
-        reason: reason.to_owned(),
-        category: category.map(str::to_owned),
-        severity,
-        points: severity.points(),
+        user_id: input.user_id.to_string(),
+        player_name: input.player_name.map(str::to_owned),
+        in_game_id: input.in_game_id.map(str::to_owned),
+        reason: input.reason.to_owned(),
+        category: input.category.map(str::to_owned),
+        severity: input.severity,
+        points: input.severity.points(),
         issued_by: write.call.issuer().to_owned(),
         token_id: Some(write.call.caller.token.id.clone()),
         issued_at: write.call.state.clock.now(),
@@ -79,7 +55,7 @@ pub async fn remove_strike(
 ) -> Answer {
     let strike_id = ids.ulid("strike_id")?;
     call.confirm(
-        &[("strikeId", &strike_id)],
+        &[("strikeId", strike_id.clone())],
         json.body.confirmation.as_deref(),
     )
     .await?;
