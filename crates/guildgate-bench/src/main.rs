@@ -69,6 +69,7 @@ async fn seed(store: &SqliteStore, key: &SecretKey) -> (String, String, String) 
         revoked_reason: None,
         last_used_at: None,
         last_used_ip: None,
+        source: "cli".into(),
     };
     let ticket = new_ulid();
     let mut tx = store.begin().await.unwrap();
@@ -77,6 +78,7 @@ async fn seed(store: &SqliteStore, key: &SecretKey) -> (String, String, String) 
         name: "bench".into(),
         owner_id: OWNER.into(),
         tier: GuildTier::Pro,
+        mcp_enabled: false,
         created_at: now,
     })
     .await

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use crate::capability::{Capability, CapabilitySet};
 use crate::clock::Millis;
 use crate::error::{ApiError, ErrorCode};
-use crate::model::{GuildTier, TokenAuth, TokenRecord};
+use crate::model::{GuildTier, SOURCE_MCP, TokenAuth, TokenRecord};
 use crate::net::ip_allowed;
 
 /// A token that passed every check up to its capability.
@@ -43,6 +43,12 @@ pub fn authenticate(
         return Err(ApiError::new(
             ErrorCode::TokenExpired,
             "This token has expired. Rotate it from the dashboard.",
+        ));
+    }
+    if token.source == SOURCE_MCP && !found.guild_mcp_enabled {
+        return Err(ApiError::new(
+            ErrorCode::FeatureNotEnabled,
+            "MCP is not enabled for this guild. The owner turns it on with `guildgate admin guild set-feature --mcp on`.",
         ));
     }
     if !ip_allowed(&token.allowed_cidrs, client_ip) {
@@ -104,9 +110,11 @@ mod tests {
                 revoked_reason: None,
                 last_used_at: None,
                 last_used_ip: None,
+                source: "cli".into(),
             },
             issuer_capabilities: Some(CapabilitySet::parse_list("c", "strikes.read").unwrap()),
             guild_tier: GuildTier::Pro,
+            guild_mcp_enabled: false,
         }
     }
 
@@ -143,6 +151,16 @@ mod tests {
             authenticate(Some(fenced), 0, IP, None).unwrap_err().code,
             ErrorCode::TokenIpNotAllowed
         );
+    }
+
+    #[test]
+    fn mcp_tokens_need_the_feature() {
+        let mut paired = token("strikes.read");
+        paired.token.source = SOURCE_MCP.into();
+        let err = authenticate(Some(paired.clone()), 0, IP, None).unwrap_err();
+        assert_eq!(err.code, ErrorCode::FeatureNotEnabled);
+        paired.guild_mcp_enabled = true;
+        assert!(authenticate(Some(paired), 0, IP, None).is_ok());
     }
 
     #[test]

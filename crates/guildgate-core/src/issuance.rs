@@ -56,6 +56,7 @@ mod tests {
             name: "g".into(),
             owner_id: "2".into(),
             tier,
+            mcp_enabled: false,
             created_at: 0,
         }
     }

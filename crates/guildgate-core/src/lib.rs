@@ -7,6 +7,7 @@ pub mod bodies;
 pub mod capability;
 pub mod clock;
 pub mod crypto;
+pub mod device;
 pub mod error;
 pub mod guard;
 pub mod ids;

@@ -39,6 +39,8 @@ pub struct Guild {
     pub name: String,
     pub owner_id: String,
     pub tier: GuildTier,
+    /// MCP is an opt-in (Labs) feature per guild.
+    pub mcp_enabled: bool,
     #[serde(serialize_with = "serde_time::required")]
     pub created_at: Millis,
 }
@@ -84,7 +86,13 @@ pub struct TokenRecord {
     #[serde(serialize_with = "serde_time::optional")]
     pub last_used_at: Option<Millis>,
     pub last_used_ip: Option<String>,
+    /// How it was minted: `cli`, `dashboard`, or `mcp` (the device flow).
+    pub source: String,
 }
+
+/// Tokens paired through the device flow for an MCP client.
+pub const SOURCE_MCP: &str = "mcp";
+pub const SOURCE_CLI: &str = "cli";
 
 impl TokenRecord {
     pub fn status(&self, now: Millis) -> &'static str {
@@ -105,6 +113,7 @@ pub struct TokenAuth {
     /// The issuer's capabilities now; `None` once the issuer is no longer a member.
     pub issuer_capabilities: Option<CapabilitySet>,
     pub guild_tier: GuildTier,
+    pub guild_mcp_enabled: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -56,6 +56,7 @@ pub enum Endpoint {
     GetReauthWindow,
     OpenReauthWindow,
     CloseReauthWindow,
+    TokenInfo,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -184,6 +185,8 @@ policy_table! {
         None, Reversible, Never, None, false, "Open a 15-minute re-auth window.";
     CloseReauthWindow, "close_reauth_window", "DELETE", "/api/api-tokens/{token_id}/reauth-window",
         None, Reversible, Never, None, false, "Close the token's re-auth window.";
+    TokenInfo, "token_info", "GET", "/api/api-tokens/current",
+        None, Read, Never, None, false, "The calling token: id, name, guild, effective capabilities.";
 }
 
 /// The row for `endpoint`. Every `Endpoint` has exactly one (tested).

@@ -109,7 +109,7 @@ fn input_schema(endpoint: Endpoint) -> Value {
                 Some(("command", command)),
             )
         }
-        GetReauthWindow | OpenReauthWindow | CloseReauthWindow => {
+        GetReauthWindow | OpenReauthWindow | CloseReauthWindow | TokenInfo => {
             json!({ "type": "object", "properties": {}, "additionalProperties": false })
         }
     }
@@ -335,6 +335,10 @@ pub fn build_call(
                 .replace("{guild_id}", g)
                 .replace("{server_id}", &server);
             call("POST", path, Some(with_confirmation(&rest, confirmation)))
+        }
+        TokenInfo => {
+            only(args, &[])?;
+            call("GET", p.path.to_owned(), None)
         }
         GetReauthWindow | OpenReauthWindow | CloseReauthWindow => {
             only(args, &[])?;

@@ -97,6 +97,7 @@ impl FromRequestParts<AppState> for Call {
                 token_name: found.token.name.clone(),
                 user_id: found.token.user_id.clone(),
                 guild_id: found.token.guild_id.clone(),
+                source: found.token.source.clone(),
             });
         }
         let now = state.clock.now();

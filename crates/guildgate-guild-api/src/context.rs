@@ -13,6 +13,7 @@ use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
 use guildgate_core::error::{ApiError, ErrorCode};
 use guildgate_core::ids::{new_request_id, new_ulid};
 use guildgate_core::limits::{BucketRequest, BucketState, Decision};
+use guildgate_core::model::SOURCE_MCP;
 use guildgate_core::policy::{EndpointPolicy, POLICIES, PUBLIC_PREFIX};
 
 use crate::envelope::{Failure, envelope};
@@ -25,6 +26,8 @@ pub struct CallerInfo {
     pub token_name: String,
     pub user_id: String,
     pub guild_id: String,
+    /// `mcp` for tokens paired through the device flow: their calls are audited as such.
+    pub source: String,
 }
 
 #[derive(Default)]
@@ -72,7 +75,10 @@ impl RequestContext {
             surface: "guild",
             at,
             guild_id: caller.as_ref().map(|c| c.guild_id.clone()),
-            actor_source: ActorSource::Token,
+            actor_source: match caller.as_ref().map(|c| c.source.as_str()) {
+                Some(SOURCE_MCP) => ActorSource::Mcp,
+                _ => ActorSource::Token,
+            },
             actor_user_id: caller.as_ref().map(|c| c.user_id.clone()),
             token_id: caller.as_ref().map(|c| c.token_id.clone()),
             token_name: caller.map(|c| c.token_name),

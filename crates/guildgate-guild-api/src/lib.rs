@@ -4,6 +4,7 @@
 
 mod call;
 mod context;
+mod device;
 mod enforcer;
 mod envelope;
 mod extract;

@@ -38,6 +38,7 @@ fn handler(endpoint: Endpoint, filter: MethodFilter) -> MethodRouter<AppState> {
         Endpoint::GetReauthWindow => on(filter, reauth::get_reauth_window),
         Endpoint::OpenReauthWindow => on(filter, reauth::open_reauth_window),
         Endpoint::CloseReauthWindow => on(filter, reauth::close_reauth_window),
+        Endpoint::TokenInfo => on(filter, reauth::token_info),
     }
 }
 
@@ -85,5 +86,6 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(axum::middleware::from_fn_with_state(state.clone(), surface))
         .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::device::routes(state))
 }

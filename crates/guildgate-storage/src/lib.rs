@@ -12,6 +12,7 @@ pub use tasks::{ContainerKind, NewTask, TaskReads, TaskWrites};
 use async_trait::async_trait;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::clock::Millis;
+use guildgate_core::device::DeviceCode;
 use guildgate_core::model::{
     AuditRow, Ban, GameServer, Guild, GuildTier, Member, Mute, Page, PageRequest, Purge, RconRun,
     ReauthWindow, Strike, Ticket, TokenAuth, TokenRecord,
@@ -82,6 +83,9 @@ pub trait Store: TaskReads + Send + Sync + 'static {
         token_id: &str,
         now: Millis,
     ) -> StoreResult<Option<ReauthWindow>>;
+    /// A pairing by its device code's keyed hash.
+    async fn device_code(&self, code_hash: &[u8]) -> StoreResult<Option<DeviceCode>>;
+    async fn device_code_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>>;
 
     async fn strikes(&self, guild_id: &str, page: &PageRequest) -> StoreResult<Page<Strike>>;
     async fn tickets(&self, guild_id: &str, page: &PageRequest) -> StoreResult<Page<Ticket>>;
@@ -136,6 +140,14 @@ pub trait Store: TaskReads + Send + Sync + 'static {
 pub trait WriteTx: TaskWrites + Send {
     async fn insert_guild(&mut self, guild: &Guild) -> StoreResult<()>;
     async fn set_guild_tier(&mut self, id: &str, tier: GuildTier) -> StoreResult<bool>;
+    async fn set_guild_mcp(&mut self, id: &str, enabled: bool) -> StoreResult<bool>;
+    async fn insert_device_code(&mut self, code: &DeviceCode, code_hash: &[u8]) -> StoreResult<()>;
+    /// Saves a pairing's status, poll time, interval and approval (by its user code).
+    async fn update_device_code(
+        &mut self,
+        code: &DeviceCode,
+        token_id: Option<&str>,
+    ) -> StoreResult<()>;
     async fn upsert_member(&mut self, member: &Member) -> StoreResult<()>;
     async fn remove_member(&mut self, guild_id: &str, user_id: &str) -> StoreResult<bool>;
 

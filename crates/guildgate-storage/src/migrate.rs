@@ -15,6 +15,11 @@ pub const SQLITE: &[Migration] = &[
         "tasks",
         include_str!("../migrations/sqlite/0002_tasks.sql"),
     ),
+    (
+        3,
+        "device_flow",
+        include_str!("../migrations/sqlite/0003_device_flow.sql"),
+    ),
 ];
 
 pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -84,3 +84,19 @@ pub async fn close_reauth_window(call: Call, ids: Ids) -> Answer {
     write.tx().close_windows(&token_id, now).await?;
     write.finish(StatusCode::OK, &window_body(None)).await
 }
+
+/// `GET /api/api-tokens/current`: what the calling token is and may do now.
+pub async fn token_info(call: Call) -> Answer {
+    call.draw(Tier::Read)?;
+    let token = &call.caller.token;
+    ok(&json!({
+        "id": token.id,
+        "name": token.name,
+        "guild_id": token.guild_id,
+        "user_id": token.user_id,
+        "capabilities": call.caller.effective.names(),
+        "expires_at": token.expires_at.map(guildgate_core::clock::to_rfc3339),
+        "allow_self_reauth": token.allow_self_reauth,
+        "source": token.source,
+    }))
+}

@@ -154,6 +154,7 @@ impl TestApp {
             name: "Test guild".into(),
             owner_id: OWNER.into(),
             tier,
+            mcp_enabled: true,
             created_at: self.now(),
         })
         .await
@@ -199,6 +200,7 @@ impl TestApp {
             revoked_reason: None,
             last_used_at: None,
             last_used_ip: None,
+            source: "cli".into(),
         };
         edit(&mut record);
         let mut tx = self.store.begin().await.unwrap();

@@ -4,6 +4,7 @@ mod common;
 
 mod auth;
 mod destructive;
+mod device;
 mod errors;
 mod idempotency;
 mod limits;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::clock::Millis;
+use guildgate_core::device::DeviceCode;
 use guildgate_core::model::{
     AuditRow, Ban, GameServer, Guild, Member, Mute, Page, PageRequest, ReauthWindow, Strike,
     Ticket, TokenAuth, TokenRecord,
@@ -192,7 +193,8 @@ impl Store for SqliteStore {
 
     async fn token_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<TokenAuth>> {
         let sql = format!(
-            "SELECT {TOKEN_COLUMNS}, m.capabilities AS issuer_capabilities, g.tier AS guild_tier \
+            "SELECT {TOKEN_COLUMNS}, m.capabilities AS issuer_capabilities, g.tier AS guild_tier, \
+             g.mcp_enabled AS guild_mcp_enabled \
              FROM api_tokens t JOIN guilds g ON g.id = t.guild_id \
              LEFT JOIN members m ON m.guild_id = t.guild_id AND m.user_id = t.user_id \
              WHERE t.secret_hash = $1"
@@ -237,6 +239,22 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(rows::window).transpose()
+    }
+
+    async fn device_code(&self, code_hash: &[u8]) -> StoreResult<Option<DeviceCode>> {
+        let row = sqlx::query("SELECT * FROM device_codes WHERE code_hash = $1")
+            .bind(code_hash)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(rows::device_code).transpose()
+    }
+
+    async fn device_code_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>> {
+        let row = sqlx::query("SELECT * FROM device_codes WHERE user_code = $1")
+            .bind(user_code)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(rows::device_code).transpose()
     }
 
     async fn strikes(&self, guild_id: &str, req: &PageRequest) -> StoreResult<Page<Strike>> {

@@ -25,6 +25,7 @@ pub fn guild(row: &SqliteRow) -> StoreResult<Guild> {
         name: row.try_get("name")?,
         owner_id: row.try_get("owner_id")?,
         tier: GuildTier::parse(row.try_get("tier")?).ok_or_else(|| bad("tier"))?,
+        mcp_enabled: row.try_get("mcp_enabled")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -40,7 +41,7 @@ pub fn member(row: &SqliteRow) -> StoreResult<Member> {
 
 pub const TOKEN_COLUMNS: &str = "t.id, t.guild_id, t.user_id, t.name, t.capabilities, \
     t.allowed_cidrs, t.allow_self_reauth, t.created_at, t.expires_at, t.revoked_at, \
-    t.revoked_reason, t.last_used_at, t.last_used_ip";
+    t.revoked_reason, t.last_used_at, t.last_used_ip, t.source";
 
 pub fn token(row: &SqliteRow) -> StoreResult<TokenRecord> {
     let cidrs: String = row.try_get("allowed_cidrs")?;
@@ -62,6 +63,7 @@ pub fn token(row: &SqliteRow) -> StoreResult<TokenRecord> {
         revoked_reason: row.try_get("revoked_reason")?,
         last_used_at: row.try_get("last_used_at")?,
         last_used_ip: row.try_get("last_used_ip")?,
+        source: row.try_get("source")?,
     })
 }
 
@@ -71,6 +73,7 @@ pub fn token_auth(row: &SqliteRow) -> StoreResult<TokenAuth> {
         token: token(row)?,
         issuer_capabilities: issuer.as_deref().map(caps).transpose()?,
         guild_tier: GuildTier::parse(row.try_get("guild_tier")?).ok_or_else(|| bad("tier"))?,
+        guild_mcp_enabled: row.try_get("guild_mcp_enabled")?,
     })
 }
 
@@ -185,5 +188,22 @@ pub fn audit(row: &SqliteRow) -> StoreResult<AuditRow> {
         request_id: row.try_get("request_id")?,
         ip: row.try_get("ip")?,
         target: row.try_get("target")?,
+    })
+}
+
+pub fn device_code(row: &SqliteRow) -> StoreResult<guildgate_core::device::DeviceCode> {
+    use guildgate_core::device::{DeviceCode, DeviceStatus};
+    let capabilities: Option<String> = row.try_get("capabilities")?;
+    Ok(DeviceCode {
+        user_code: row.try_get("user_code")?,
+        guild_id: row.try_get("guild_id")?,
+        client_name: row.try_get("client_name")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        interval_secs: row.try_get("interval_secs")?,
+        last_polled_at: row.try_get("last_polled_at")?,
+        status: DeviceStatus::parse(row.try_get("status")?).ok_or_else(|| bad("device status"))?,
+        approved_by: row.try_get("approved_by")?,
+        capabilities: capabilities.as_deref().map(caps).transpose()?,
     })
 }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::clock::Millis;
+use guildgate_core::device::DeviceCode;
 use guildgate_core::model::{
     Ban, GameServer, Guild, GuildTier, Member, Mute, Purge, RconRun, ReauthWindow, Strike, Ticket,
     TokenRecord,
@@ -35,13 +36,15 @@ fn cidr_list(token: &TokenRecord) -> String {
 impl WriteTx for SqliteTx {
     async fn insert_guild(&mut self, guild: &Guild) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO guilds (id, name, owner_id, tier, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO guilds (id, name, owner_id, tier, created_at, mcp_enabled) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&guild.id)
         .bind(&guild.name)
         .bind(&guild.owner_id)
         .bind(guild.tier.as_str())
         .bind(guild.created_at)
+        .bind(guild.mcp_enabled)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -54,6 +57,54 @@ impl WriteTx for SqliteTx {
             .execute(&mut *self.tx)
             .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_guild_mcp(&mut self, id: &str, enabled: bool) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE guilds SET mcp_enabled = $2 WHERE id = $1")
+            .bind(id)
+            .bind(enabled)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_device_code(&mut self, c: &DeviceCode, code_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO device_codes (code_hash, user_code, guild_id, client_name, created_at, expires_at, \
+             interval_secs, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(code_hash)
+        .bind(&c.user_code)
+        .bind(&c.guild_id)
+        .bind(&c.client_name)
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .bind(c.interval_secs)
+        .bind(c.status.as_str())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn update_device_code(
+        &mut self,
+        c: &DeviceCode,
+        token_id: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE device_codes SET status = $2, last_polled_at = $3, interval_secs = $4, approved_by = $5, \
+             capabilities = $6, token_id = COALESCE($7, token_id) WHERE user_code = $1",
+        )
+        .bind(&c.user_code)
+        .bind(c.status.as_str())
+        .bind(c.last_polled_at)
+        .bind(c.interval_secs)
+        .bind(&c.approved_by)
+        .bind(c.capabilities.map(|caps| caps.to_list()))
+        .bind(token_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
     }
 
     async fn upsert_member(&mut self, member: &Member) -> StoreResult<()> {
@@ -82,8 +133,8 @@ impl WriteTx for SqliteTx {
     async fn insert_token(&mut self, token: &TokenRecord, secret_hash: &[u8]) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO api_tokens (id, guild_id, user_id, name, secret_hash, capabilities, \
-             allowed_cidrs, allow_self_reauth, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             allowed_cidrs, allow_self_reauth, created_at, expires_at, source) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&token.id)
         .bind(&token.guild_id)
@@ -95,6 +146,7 @@ impl WriteTx for SqliteTx {
         .bind(token.allow_self_reauth)
         .bind(token.created_at)
         .bind(token.expires_at)
+        .bind(&token.source)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

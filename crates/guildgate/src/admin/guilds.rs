@@ -31,6 +31,13 @@ pub enum GuildCommand {
         #[arg(long)]
         tier: String,
     },
+    /// Turn an opt-in feature on or off: `--mcp on|off` (MCP clients and their tokens).
+    SetFeature {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        mcp: String,
+    },
     /// Show a guild and its members.
     Show {
         #[arg(long)]
@@ -93,6 +100,7 @@ pub async fn guild(ctx: &Ctx, command: GuildCommand) -> Result<Outcome, AdminErr
                 name: name.trim().to_owned(),
                 owner_id: Snowflake::parse("owner", &owner)?.to_string(),
                 tier: tier(&t)?,
+                mcp_enabled: false,
                 created_at: ctx.now,
             };
             if guild.name.is_empty() {
@@ -161,6 +169,23 @@ pub async fn guild(ctx: &Ctx, command: GuildCommand) -> Result<Outcome, AdminErr
                     new_tier.as_str()
                 ),
                 json: json!({ "id": guild.id, "tier": new_tier, "revoked_tokens": revoked }),
+            })
+        }
+        GuildCommand::SetFeature { id, mcp } => {
+            let enabled = match mcp.as_str() {
+                "on" | "true" => true,
+                "off" | "false" => false,
+                _ => return Err(ApiError::validation("mcp", "--mcp takes on or off").into()),
+            };
+            let guild = existing_guild(ctx, &id).await?;
+            let mut tx = ctx.store.begin().await?;
+            tx.set_guild_mcp(&guild.id, enabled).await?;
+            let action = if enabled { "guild.mcp_on" } else { "guild.mcp_off" };
+            tx.append_audit(&AuditEvent::cli(ctx.now, Some(&guild.id), action, Some(&guild.id))).await?;
+            tx.commit().await?;
+            Ok(Outcome {
+                human: format!("MCP is {} for guild {}", if enabled { "on" } else { "off" }, guild.id),
+                json: json!({ "id": guild.id, "mcp_enabled": enabled }),
             })
         }
         GuildCommand::Show { id } => {

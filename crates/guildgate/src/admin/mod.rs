@@ -2,6 +2,7 @@
 //! change commits with an audit row tagged `actor_source=cli`. Output is JSON with
 //! `--json`, a short human line otherwise.
 
+mod device;
 mod guilds;
 mod seed;
 mod tasks;
@@ -44,6 +45,8 @@ enum AdminCommand {
     Ticket(seed::TicketCommand),
     #[command(subcommand)]
     Server(seed::ServerCommand),
+    #[command(subcommand)]
+    Device(device::DeviceCommand),
     #[command(subcommand)]
     Workspace(tasks::WorkspaceCommand),
     #[command(subcommand)]
@@ -116,6 +119,7 @@ pub async fn run(mut config: Config, args: AdminArgs) -> ExitCode {
         AdminCommand::Reauth(c) => tokens::reauth(&ctx, c).await,
         AdminCommand::Ticket(c) => seed::ticket(&ctx, c).await,
         AdminCommand::Server(c) => seed::server(&ctx, c).await,
+        AdminCommand::Device(c) => device::device(&ctx, c).await,
         AdminCommand::Workspace(c) => tasks::workspace(&ctx, c).await,
         AdminCommand::TasksKey(c) => tasks::tasks_key(&ctx, c).await,
     };
