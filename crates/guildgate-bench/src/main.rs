@@ -230,6 +230,22 @@ async fn main() {
     ))
     .await;
 
+    // The same read with the guard removed: the page query and the JSON, nothing else.
+    let unguarded_store = store.clone();
+    let unguarded = serve(Router::new().route(
+        "/strikes",
+        get(move || {
+            let store = unguarded_store.clone();
+            async move {
+                let page = guildgate_core::model::PageRequest {
+                    limit: 10,
+                    before: None,
+                };
+                axum::Json(store.strikes(GUILD, &page).await.unwrap())
+            }
+        }),
+    ))
+    .await;
     let base = format!("http://{guarded}/api/public/v1/guilds/{GUILD}");
     let strike = json!({
         "user_id": TARGET, "reason": "bench", "severity": "MINOR",
@@ -250,7 +266,18 @@ async fn main() {
         )
         .await,
     ];
-    // The read is measured on an empty guild, as the bare route answers an empty page.
+    // The reads are measured on an empty guild, as the bare route answers an empty page.
+    results.push(
+        drive(
+            "unguarded read (same query, no guard)",
+            format!("http://{unguarded}/strikes"),
+            None,
+            None,
+            seconds,
+            connections,
+        )
+        .await,
+    );
     results.push(
         drive(
             "guarded read GET /strikes?limit=10",
@@ -299,8 +326,13 @@ async fn main() {
             f.p99_us as f64 / 1000.0
         );
     }
-    let ratio = results[1].rps / results[0].rps;
+    let ratio = results[2].rps / results[0].rps;
+    let guard_ratio = results[2].rps / results[1].rps;
+    let added_p99 = (results[2].p99_us as f64 - results[1].p99_us as f64) / 1000.0;
     println!("guarded read / bare route throughput ratio: {ratio:.2}");
+    println!(
+        "guarded read / unguarded read throughput ratio: {guard_ratio:.2} (added p99 {added_p99:.3} ms)"
+    );
     let json = json!({
         "seconds": seconds,
         "connections": connections,
@@ -309,6 +341,8 @@ async fn main() {
             "p50_ms": f.p50_us as f64 / 1000.0, "p99_ms": f.p99_us as f64 / 1000.0,
         })).collect::<Vec<_>>(),
         "guarded_read_over_bare": ratio,
+        "guarded_read_over_unguarded": guard_ratio,
+        "guard_added_p99_ms": added_p99,
     });
     let _ = std::fs::create_dir_all("target");
     std::fs::write(

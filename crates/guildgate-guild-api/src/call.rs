@@ -88,8 +88,8 @@ impl FromRequestParts<AppState> for Call {
             .parse(presented)
             .map_err(|why| ApiError::unauthorized(format!("Malformed token: {why}.")))?;
         let found = state
-            .store
-            .token_by_hash(&state.hasher.hash(token.expose()))
+            .tokens
+            .find(&*state.store, state.hasher.hash(token.expose()))
             .await?;
         if let Some(found) = &found {
             ctx.record().caller = Some(CallerInfo {

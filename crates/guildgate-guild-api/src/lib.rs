@@ -12,6 +12,7 @@ mod handlers;
 pub mod openapi;
 mod router;
 mod state;
+mod token_cache;
 
 pub use enforcer::{Enforcer, RecordOnly, UpstreamError};
 pub use envelope::Failure;

@@ -9,6 +9,7 @@ use guildgate_core::net::TrustedProxies;
 use guildgate_storage::Store;
 
 use crate::enforcer::Enforcer;
+use crate::token_cache::TokenCache;
 use guildgate_storage::AuditSink;
 
 #[derive(Clone, Debug)]
@@ -19,6 +20,9 @@ pub struct GuildApiConfig {
     pub limits: LimitsConfig,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// How long a looked-up token may be served from memory when the change that would
+    /// invalidate it was made by another process (the admin CLI). Zero turns caching off.
+    pub token_cache_ttl: std::time::Duration,
 }
 
 impl Default for GuildApiConfig {
@@ -28,6 +32,7 @@ impl Default for GuildApiConfig {
             trusted_proxies: TrustedProxies::default(),
             limits: LimitsConfig::default(),
             body_limit: 64 * 1024,
+            token_cache_ttl: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -44,6 +49,7 @@ pub struct Inner {
     pub config: GuildApiConfig,
     pub audit: AuditSink,
     pub enforcer: Arc<dyn Enforcer>,
+    pub tokens: TokenCache,
 }
 
 impl AppState {
@@ -57,6 +63,7 @@ impl AppState {
         let audit = AuditSink::spawn(store.clone());
         Self(Arc::new(Inner {
             limiter: Limiter::new(clock.clone()),
+            tokens: TokenCache::new(config.token_cache_ttl),
             store,
             clock,
             hasher: key.secret_hasher(),

@@ -71,6 +71,11 @@ pub enum IdempotencyStart {
 #[async_trait]
 pub trait Store: TaskReads + Send + Sync + 'static {
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>>;
+    /// Changes whenever a commit of this process revokes tokens or changes a member's
+    /// capabilities or a guild's tier or features: a token cache keyed on it never serves
+    /// a stale grant for a change made here. (Changes made by another process, such as the
+    /// admin CLI, are seen once a cache entry's short lifetime ends.)
+    fn auth_generation(&self) -> u64;
 
     async fn guild(&self, id: &str) -> StoreResult<Option<Guild>>;
     async fn members(&self, guild_id: &str) -> StoreResult<Vec<Member>>;

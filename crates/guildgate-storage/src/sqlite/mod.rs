@@ -7,6 +7,8 @@ mod tasks;
 mod tx;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -47,6 +49,8 @@ impl From<sqlx::Error> for StoreError {
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// Bumped after every commit that changes what a token may do (see `auth_generation`).
+    auth_generation: Arc<AtomicU64>,
 }
 
 impl SqliteStore {
@@ -87,7 +91,11 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { reader, writer })
+        Ok(Self {
+            reader,
+            writer,
+            auth_generation: Arc::default(),
+        })
     }
 
     pub async fn close(&self) {
@@ -163,7 +171,14 @@ fn now_bound(sql: &str, now: Millis) -> String {
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>> {
-        Ok(Box::new(tx::SqliteTx::new(self.writer.begin().await?)))
+        Ok(Box::new(tx::SqliteTx::new(
+            self.writer.begin().await?,
+            self.auth_generation.clone(),
+        )))
+    }
+
+    fn auth_generation(&self) -> u64 {
+        self.auth_generation.load(Ordering::Acquire)
     }
 
     async fn guild(&self, id: &str) -> StoreResult<Option<Guild>> {
@@ -340,7 +355,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
-        let mut tx = tx::SqliteTx::new(self.writer.begin().await?);
+        let mut tx = tx::SqliteTx::new(self.writer.begin().await?, self.auth_generation.clone());
         for event in events {
             tx.append_audit(event).await?;
         }

@@ -1,5 +1,8 @@
 //! The SQLite write transaction.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use async_trait::async_trait;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::clock::Millis;
@@ -15,11 +18,18 @@ use crate::{RevokeScope, StoreResult, WriteTx};
 
 pub struct SqliteTx {
     pub(super) tx: Transaction<'static, Sqlite>,
+    auth_generation: Arc<AtomicU64>,
+    /// This transaction changes what some token may do: caches must forget on commit.
+    touches_auth: bool,
 }
 
 impl SqliteTx {
-    pub fn new(tx: Transaction<'static, Sqlite>) -> Self {
-        Self { tx }
+    pub fn new(tx: Transaction<'static, Sqlite>, auth_generation: Arc<AtomicU64>) -> Self {
+        Self {
+            tx,
+            auth_generation,
+            touches_auth: false,
+        }
     }
 }
 
@@ -51,6 +61,7 @@ impl WriteTx for SqliteTx {
     }
 
     async fn set_guild_tier(&mut self, id: &str, tier: GuildTier) -> StoreResult<bool> {
+        self.touches_auth = true;
         let done = sqlx::query("UPDATE guilds SET tier = $2 WHERE id = $1")
             .bind(id)
             .bind(tier.as_str())
@@ -60,6 +71,7 @@ impl WriteTx for SqliteTx {
     }
 
     async fn set_guild_mcp(&mut self, id: &str, enabled: bool) -> StoreResult<bool> {
+        self.touches_auth = true;
         let done = sqlx::query("UPDATE guilds SET mcp_enabled = $2 WHERE id = $1")
             .bind(id)
             .bind(enabled)
@@ -108,6 +120,7 @@ impl WriteTx for SqliteTx {
     }
 
     async fn upsert_member(&mut self, member: &Member) -> StoreResult<()> {
+        self.touches_auth = true;
         sqlx::query(
             "INSERT INTO members (guild_id, user_id, capabilities, added_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (guild_id, user_id) DO UPDATE SET capabilities = excluded.capabilities",
@@ -122,6 +135,7 @@ impl WriteTx for SqliteTx {
     }
 
     async fn remove_member(&mut self, guild_id: &str, user_id: &str) -> StoreResult<bool> {
+        self.touches_auth = true;
         let done = sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
             .bind(guild_id)
             .bind(user_id)
@@ -158,6 +172,7 @@ impl WriteTx for SqliteTx {
         now: Millis,
         reason: &str,
     ) -> StoreResult<u64> {
+        self.touches_auth = true;
         let (filter, a, b) = match scope {
             RevokeScope::Token(id) => ("id = $3", id, ""),
             RevokeScope::User { guild_id, user_id } => {
@@ -474,6 +489,9 @@ impl WriteTx for SqliteTx {
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await?;
+        if self.touches_auth {
+            self.auth_generation.fetch_add(1, Ordering::AcqRel);
+        }
         Ok(())
     }
 }
