@@ -132,14 +132,16 @@ async fn update(caller: Caller, id: PathId, body: JsonBody, kind: ContainerKind)
 }
 
 async fn delete(caller: Caller, id: PathId, body: JsonBody, kind: ContainerKind) -> Answer {
-    let (container, workspace) = visible(&caller, &id, kind).await?;
-    caller.require_write(&workspace)?;
-    caller.require_role(
+    id.parse(words(kind).invalid_id)?;
+    // Admitted first, so a retried DELETE replays its saved answer instead of a 404.
+    let mut write = admit!(caller, body.digest);
+    let (container, workspace) = visible(&write.caller, &id, kind).await?;
+    write.caller.require_write(&workspace)?;
+    write.caller.require_role(
         &workspace,
         Role::can_delete_containers,
         "Only workspace owners and admins can delete folders and lists",
     )?;
-    let mut write = admit!(caller, body.digest);
     let now = write.caller.now();
     write.tx().delete_container(kind, container.id, now).await?;
     write

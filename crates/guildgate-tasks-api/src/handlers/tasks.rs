@@ -373,9 +373,11 @@ pub async fn update_task(caller: Caller, id: PathId, body: JsonBody) -> Answer {
 }
 
 pub async fn delete_task(caller: Caller, id: PathId, body: JsonBody) -> Answer {
-    let (task, workspace) = visible(&caller, &id).await?;
-    caller.require_write(&workspace)?;
+    id.parse("Invalid task ID")?;
+    // Admitted first, so a retried DELETE replays its saved answer instead of a 404.
     let mut write = admit!(caller, body.digest);
+    let (task, workspace) = visible(&write.caller, &id).await?;
+    write.caller.require_write(&workspace)?;
     let now = write.caller.now();
     write.tx().delete_task(task.id, now).await?;
     write

@@ -265,3 +265,29 @@ async fn identifiers_count_per_workspace() {
     assert_eq!(task.body["identifier"], 1);
     assert_eq!(task.body["workspace_id"], second);
 }
+
+#[tokio::test]
+async fn a_retried_delete_replays_its_answer() {
+    let app = TestApp::start().await;
+    let key = app.mint(ALL_SCOPES).await;
+    let list = app.list(&key).await;
+    let task = app
+        .post("/tasks", &key, json!({ "list_id": list, "title": "Gone" }))
+        .await;
+    let path = format!("/tasks/{}", task.body["id"]);
+    let headers = [
+        ("authorization", format!("Bearer {key}")),
+        ("idempotency-key", "delete-once".to_owned()),
+    ];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let first = app
+        .send(reqwest::Method::DELETE, &path, &headers, None)
+        .await;
+    assert_eq!(first.status, 200);
+    let retry = app
+        .send(reqwest::Method::DELETE, &path, &headers, None)
+        .await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(retry.body, first.body);
+    app.get(&path, &key).await.expect(404, "Task not found");
+}
