@@ -17,17 +17,13 @@ use guildgate_core::limits::BucketRequest;
 use guildgate_core::policy::{EndpointPolicy, Tier};
 use guildgate_core::sentinel::{self, SentinelTemplate};
 use guildgate_core::token::GUILD_TOKEN;
-use guildgate_storage::{IdempotencyStart, WriteTx};
+use guildgate_storage::WriteTx;
+use guildgate_storage::idempotent::{self, HeldWrite, MAX_IDEMPOTENCY_KEY};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::context::{CallerInfo, RequestContext};
 use crate::envelope::Failure;
 use crate::state::AppState;
-
-/// A hold on an idempotency key is presumed crashed after this long.
-const IDEMPOTENCY_LOCK_MILLIS: i64 = 60_000;
-const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 pub struct Call {
     pub state: AppState,
@@ -216,57 +212,45 @@ impl Call {
         tier: Tier,
         body_digest: Option<[u8; 32]>,
     ) -> Result<Admission, Failure> {
-        let held_key = match &self.idempotency_key {
-            None => None,
-            Some(key) => {
-                let mut hasher = Sha256::new();
-                hasher.update(self.ctx.method.as_bytes());
-                hasher.update(b" ");
-                hasher.update(self.ctx.path.as_bytes());
-                hasher.update(body_digest.unwrap_or_default());
-                let fingerprint: [u8; 32] = hasher.finalize().into();
-                let now = self.state.clock.now();
-                let start = self
-                    .state
-                    .store
-                    .start_idempotent(
-                        &self.caller.token.id,
-                        key,
-                        &fingerprint,
-                        now,
-                        now - IDEMPOTENCY_LOCK_MILLIS,
-                    )
-                    .await?;
-                match start {
-                    IdempotencyStart::Proceed => Some(key.clone()),
-                    IdempotencyStart::Replay { status, body } => {
-                        return Ok(Admission::Replay(json_response(status, body, true)));
-                    }
-                    IdempotencyStart::InFlight => {
-                        return Err(ApiError::new(
-                            ErrorCode::IdempotencyKeyInUse,
-                            "A request with this Idempotency-Key is still being processed. Retry shortly.",
-                        )
-                        .into());
-                    }
-                    IdempotencyStart::Mismatch => {
-                        return Err(ApiError::new(
-                            ErrorCode::IdempotencyKeyReused,
-                            "This Idempotency-Key was already used with a different request. Use a new key.",
-                        )
-                        .into());
-                    }
-                }
+        let fingerprint = idempotent::fingerprint(
+            &self.ctx.method,
+            &self.ctx.path,
+            body_digest.unwrap_or_default(),
+        );
+        let now = self.state.clock.now();
+        let admission = idempotent::admit(
+            &self.state.store,
+            &self.caller.token.id,
+            self.idempotency_key.as_deref(),
+            fingerprint,
+            now,
+        )
+        .await?;
+        let held = match admission {
+            idempotent::Admission::Proceed(held) => held,
+            idempotent::Admission::Replay { status, body } => {
+                return Ok(Admission::Replay(json_response(status, body, true)));
+            }
+            idempotent::Admission::InFlight => {
+                return Err(ApiError::new(
+                    ErrorCode::IdempotencyKeyInUse,
+                    "A request with this Idempotency-Key is still being processed. Retry shortly.",
+                )
+                .into());
+            }
+            idempotent::Admission::Mismatch => {
+                return Err(ApiError::new(
+                    ErrorCode::IdempotencyKeyReused,
+                    "This Idempotency-Key was already used with a different request. Use a new key.",
+                )
+                .into());
             }
         };
-        let mut write = Write {
-            tx: None,
-            held_key,
+        self.draw(tier)?;
+        Ok(Admission::Proceed(Box::new(Write {
             call: self,
-        };
-        write.call.draw(tier)?;
-        write.tx = Some(write.call.state.store.begin().await?);
-        Ok(Admission::Proceed(Box::new(write)))
+            held: *held,
+        })))
     }
 }
 
@@ -299,20 +283,17 @@ pub fn json_response(status: u16, body: String, replayed: bool) -> Response {
 /// idempotency key is let go, so a retry runs afresh.
 pub struct Write {
     pub call: Call,
-    tx: Option<Box<dyn WriteTx>>,
-    held_key: Option<String>,
+    held: HeldWrite,
 }
 
 impl Write {
     pub fn tx(&mut self) -> &mut dyn WriteTx {
-        self.tx
-            .as_deref_mut()
-            .expect("the transaction lives until finish")
+        self.held.tx()
     }
 
     /// Commits the change with its audit row (and saved response) and answers `body`.
     pub async fn finish(
-        mut self,
+        self,
         status: StatusCode,
         body: &impl Serialize,
     ) -> Result<Response, Failure> {
@@ -322,29 +303,8 @@ impl Write {
             OUTCOME_SUCCESS,
             status.as_u16(),
         );
-        let mut tx = self.tx.take().expect("the transaction lives until finish");
-        tx.append_audit(&event).await?;
-        if let Some(key) = self.held_key.take() {
-            tx.complete_idempotent(&self.call.caller.token.id, &key, status.as_u16(), &text)
-                .await?;
-        }
-        tx.commit().await?;
+        self.held.commit(&event, status.as_u16(), &text).await?;
         self.call.ctx.record().audited = true;
         Ok(json_response(status.as_u16(), text, false))
-    }
-}
-
-impl Drop for Write {
-    fn drop(&mut self) {
-        drop(self.tx.take());
-        if let Some(key) = self.held_key.take() {
-            let store = self.call.state.store.clone();
-            let token_id = self.call.caller.token.id.clone();
-            tokio::spawn(async move {
-                if let Err(err) = store.release_idempotent(&token_id, &key).await {
-                    tracing::warn!(%err, "could not release an idempotency key");
-                }
-            });
-        }
     }
 }

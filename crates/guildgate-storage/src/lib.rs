@@ -3,6 +3,7 @@
 //! calls, its saved response). SQLite is the embedded default; no SQL leaves this crate.
 
 mod audit_sink;
+pub mod idempotent;
 mod migrate;
 pub mod sqlite;
 mod tasks;

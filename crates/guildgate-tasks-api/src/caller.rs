@@ -11,16 +11,13 @@ use axum::response::{IntoResponse, Response};
 use guildgate_core::audit::OUTCOME_SUCCESS;
 use guildgate_core::limits::BucketRequest;
 use guildgate_core::tasks::{Role, TASKS_KEY, TasksKey, Workspace};
-use guildgate_storage::{IdempotencyStart, WriteTx};
+use guildgate_storage::WriteTx;
+use guildgate_storage::idempotent::{self, HeldWrite, MAX_IDEMPOTENCY_KEY};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::context::RequestContext;
 use crate::error::TasksError;
 use crate::state::TasksState;
-
-const MAX_IDEMPOTENCY_KEY: usize = 255;
-const IDEMPOTENCY_LOCK_MILLIS: i64 = 60_000;
 
 pub struct Caller {
     pub state: TasksState,
@@ -180,46 +177,30 @@ impl Caller {
 
     /// Settles `Idempotency-Key` and opens the write transaction.
     pub async fn admit(self, body_digest: [u8; 32]) -> Result<Admission, TasksError> {
-        let held_key = match &self.idempotency_key {
-            None => None,
-            Some(key) => {
-                let mut hasher = Sha256::new();
-                hasher.update(self.ctx.method.as_bytes());
-                hasher.update(b" ");
-                hasher.update(self.ctx.path.as_bytes());
-                hasher.update(body_digest);
-                let fingerprint: [u8; 32] = hasher.finalize().into();
-                let now = self.now();
-                let stale = now - IDEMPOTENCY_LOCK_MILLIS;
-                match self
-                    .state
-                    .store
-                    .start_idempotent(&self.key.id, key, &fingerprint, now, stale)
-                    .await?
-                {
-                    IdempotencyStart::Proceed => Some(key.clone()),
-                    IdempotencyStart::Replay { status, body } => {
-                        return Ok(Admission::Replay(json_response(status, body, true)));
-                    }
-                    IdempotencyStart::InFlight => {
-                        return Err(TasksError::conflict(
-                            "A request with this Idempotency-Key is still in progress",
-                        ));
-                    }
-                    IdempotencyStart::Mismatch => {
-                        return Err(TasksError::unprocessable(
-                            "This Idempotency-Key was already used with a different request",
-                        ));
-                    }
-                }
+        let fingerprint = idempotent::fingerprint(&self.ctx.method, &self.ctx.path, body_digest);
+        let admission = idempotent::admit(
+            &self.state.store,
+            &self.key.id,
+            self.idempotency_key.as_deref(),
+            fingerprint,
+            self.now(),
+        )
+        .await?;
+        match admission {
+            idempotent::Admission::Proceed(held) => Ok(Admission::Proceed(Box::new(Write {
+                caller: self,
+                held: *held,
+            }))),
+            idempotent::Admission::Replay { status, body } => {
+                Ok(Admission::Replay(json_response(status, body, true)))
             }
-        };
-        let tx = self.state.store.begin().await?;
-        Ok(Admission::Proceed(Box::new(Write {
-            tx: Some(tx),
-            held_key,
-            caller: self,
-        })))
+            idempotent::Admission::InFlight => Err(TasksError::conflict(
+                "A request with this Idempotency-Key is still in progress",
+            )),
+            idempotent::Admission::Mismatch => Err(TasksError::unprocessable(
+                "This Idempotency-Key was already used with a different request",
+            )),
+        }
     }
 }
 
@@ -240,19 +221,16 @@ fn json_response(status: u16, body: String, replayed: bool) -> Response {
 /// An admitted write; dropped without `finish`, it rolls back and lets its key go.
 pub struct Write {
     pub caller: Caller,
-    tx: Option<Box<dyn WriteTx>>,
-    held_key: Option<String>,
+    held: HeldWrite,
 }
 
 impl Write {
     pub fn tx(&mut self) -> &mut dyn WriteTx {
-        self.tx
-            .as_deref_mut()
-            .expect("the transaction lives until finish")
+        self.held.tx()
     }
 
     pub async fn finish(
-        mut self,
+        self,
         status: StatusCode,
         body: &impl Serialize,
     ) -> Result<Response, TasksError> {
@@ -261,30 +239,9 @@ impl Write {
             self.caller
                 .ctx
                 .audit_event(self.caller.now(), OUTCOME_SUCCESS, status.as_u16());
-        let mut tx = self.tx.take().expect("the transaction lives until finish");
-        tx.append_audit(&event).await?;
-        if let Some(key) = self.held_key.take() {
-            tx.complete_idempotent(&self.caller.key.id, &key, status.as_u16(), &text)
-                .await?;
-        }
-        tx.commit().await?;
+        self.held.commit(&event, status.as_u16(), &text).await?;
         self.caller.ctx.record().audited = true;
         Ok(json_response(status.as_u16(), text, false))
-    }
-}
-
-impl Drop for Write {
-    fn drop(&mut self) {
-        drop(self.tx.take());
-        if let Some(key) = self.held_key.take() {
-            let store = self.caller.state.store.clone();
-            let key_id = self.caller.key.id.clone();
-            tokio::spawn(async move {
-                if let Err(err) = store.release_idempotent(&key_id, &key).await {
-                    tracing::warn!(%err, "could not release an idempotency key");
-                }
-            });
-        }
     }
 }
 

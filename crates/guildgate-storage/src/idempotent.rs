@@ -1,0 +1,111 @@
+//! The write path every surface shares: settle an `Idempotency-Key` (Stripe's rules), open
+//! the transaction, and commit the change with its audit row and saved response together.
+//! A write dropped before `commit` rolls back and lets its key go, so a retry runs afresh.
+
+use std::sync::Arc;
+
+use guildgate_core::audit::AuditEvent;
+use guildgate_core::clock::Millis;
+use sha2::{Digest, Sha256};
+
+use crate::{IdempotencyStart, Store, StoreResult, WriteTx};
+
+/// A hold on a key is presumed to belong to a crashed attempt after this long.
+const LOCK_MILLIS: Millis = 60_000;
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// What a write with (or without) a key may do.
+pub enum Admission {
+    Proceed(Box<HeldWrite>),
+    /// Completed before with the same request: answer this again.
+    Replay {
+        status: u16,
+        body: String,
+    },
+    /// Another request with this key is still running.
+    InFlight,
+    /// The key was used with a different request.
+    Mismatch,
+}
+
+/// The request a key stands for: its method, path and body bytes.
+pub fn fingerprint(method: &str, path: &str, body_digest: [u8; 32]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(method.as_bytes());
+    hasher.update(b" ");
+    hasher.update(path.as_bytes());
+    hasher.update(body_digest);
+    hasher.finalize().into()
+}
+
+/// Settles `key` (owned by `owner_id`, the token or API key) and opens the transaction.
+pub async fn admit(
+    store: &Arc<dyn Store>,
+    owner_id: &str,
+    key: Option<&str>,
+    fingerprint: [u8; 32],
+    now: Millis,
+) -> StoreResult<Admission> {
+    let held = match key {
+        None => None,
+        Some(key) => match store
+            .start_idempotent(owner_id, key, &fingerprint, now, now - LOCK_MILLIS)
+            .await?
+        {
+            IdempotencyStart::Proceed => Some(key.to_owned()),
+            IdempotencyStart::Replay { status, body } => {
+                return Ok(Admission::Replay { status, body });
+            }
+            IdempotencyStart::InFlight => return Ok(Admission::InFlight),
+            IdempotencyStart::Mismatch => return Ok(Admission::Mismatch),
+        },
+    };
+    let tx = store.begin().await?;
+    Ok(Admission::Proceed(Box::new(HeldWrite {
+        store: store.clone(),
+        owner_id: owner_id.to_owned(),
+        key: held,
+        tx: Some(tx),
+    })))
+}
+
+pub struct HeldWrite {
+    store: Arc<dyn Store>,
+    owner_id: String,
+    key: Option<String>,
+    tx: Option<Box<dyn WriteTx>>,
+}
+
+impl HeldWrite {
+    pub fn tx(&mut self) -> &mut dyn WriteTx {
+        self.tx
+            .as_deref_mut()
+            .expect("the transaction lives until commit")
+    }
+
+    /// Commits the change, its audit row and (with a key) its response, in one transaction.
+    pub async fn commit(mut self, audit: &AuditEvent, status: u16, body: &str) -> StoreResult<()> {
+        let mut tx = self.tx.take().expect("the transaction lives until commit");
+        tx.append_audit(audit).await?;
+        if let Some(key) = self.key.take() {
+            tx.complete_idempotent(&self.owner_id, &key, status, body)
+                .await?;
+        }
+        tx.commit().await
+    }
+}
+
+impl Drop for HeldWrite {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(key) = self.key.take() {
+            let store = self.store.clone();
+            let owner_id = std::mem::take(&mut self.owner_id);
+            tokio::spawn(async move {
+                if let Err(err) = store.release_idempotent(&owner_id, &key).await {
+                    tracing::warn!(%err, "could not release an idempotency key");
+                }
+            });
+        }
+    }
+}
