@@ -101,7 +101,8 @@ fn policy_for(matched: Option<&MatchedPath>, method: &Method) -> Option<&'static
         .find(|p| p.path == path && p.method == method.as_str())
 }
 
-pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// The caller's address: the TCP peer, or the client a trusted proxy forwarded for.
+pub fn client_ip(state: &AppState, req: &Request) -> IpAddr {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -111,10 +112,14 @@ pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next
         .headers()
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok());
+    state.config.trusted_proxies.client_ip(peer, forwarded)
+}
+
+pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let ctx = Arc::new(RequestContext {
         request_id: new_request_id(),
-        client_ip: state.config.trusted_proxies.client_ip(peer, forwarded),
+        client_ip: client_ip(&state, &req),
         policy: policy_for(req.extensions().get::<MatchedPath>(), req.method()),
         public: path.starts_with(PUBLIC_PREFIX),
         method: req.method().to_string(),

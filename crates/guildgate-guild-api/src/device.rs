@@ -3,9 +3,7 @@
 //! `{"error": "...", "error_description": "..."}`, as device-flow clients expect. The
 //! owner approves a code with `guildgate admin device approve` (or, later, the dashboard).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -27,6 +25,7 @@ use guildgate_storage::StoreError;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::context::client_ip;
 use crate::state::AppState;
 
 /// Per client IP, as the rate-limits doc sets them.
@@ -112,19 +111,6 @@ async fn params(req: Request, state: &AppState) -> Result<DeviceParams, OAuthErr
             .map(|f| f.0)
             .map_err(|e| bad(e.body_text()))
     }
-}
-
-fn client_ip(state: &AppState, req: &Request) -> IpAddr {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    state.config.trusted_proxies.client_ip(peer, forwarded)
 }
 
 fn limit(state: &AppState, req: &Request, route: &str, rate: Rate) -> Result<(), OAuthError> {
