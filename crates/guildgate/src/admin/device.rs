@@ -35,15 +35,20 @@ pub enum DeviceCommand {
 
 pub async fn device(ctx: &Ctx, command: DeviceCommand) -> Result<Outcome, AdminError> {
     let (DeviceCommand::Approve { user_code, .. } | DeviceCommand::Deny { user_code }) = &command;
-    let user_code = normalise_user_code(user_code)
-        .ok_or_else(|| ApiError::validation("user-code", "a user code is 8 letters, shown as XXXX-XXXX"))?;
+    let user_code = normalise_user_code(user_code).ok_or_else(|| {
+        ApiError::validation("user-code", "a user code is 8 letters, shown as XXXX-XXXX")
+    })?;
     let mut code = ctx
         .store
         .device_code_by_user_code(&user_code)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("Pairing {user_code}")))?;
     if code.status != DeviceStatus::Pending || code.expires_at <= ctx.now {
-        return Err(ApiError::validation("user-code", format!("pairing {user_code} is no longer pending")).into());
+        return Err(ApiError::validation(
+            "user-code",
+            format!("pairing {user_code} is no longer pending"),
+        )
+        .into());
     }
     let guild = ctx
         .store
@@ -51,15 +56,21 @@ pub async fn device(ctx: &Ctx, command: DeviceCommand) -> Result<Outcome, AdminE
         .await?
         .ok_or_else(|| ApiError::not_found("Guild"))?;
     let action = match command {
-        DeviceCommand::Approve { user, capabilities, .. } => {
+        DeviceCommand::Approve {
+            user, capabilities, ..
+        } => {
             let issuer = match user {
                 Some(user) => Snowflake::parse("user", &user)?.to_string(),
                 None => guild.owner_id.clone(),
             };
             if issuer != guild.owner_id {
-                return Err(ApiError::forbidden("only the guild's owner can approve MCP pairings").into());
+                return Err(
+                    ApiError::forbidden("only the guild's owner can approve MCP pairings").into(),
+                );
             }
-            let requested = capabilities.map(|c| CapabilitySet::parse_list("capabilities", &c)).transpose()?;
+            let requested = capabilities
+                .map(|c| CapabilitySet::parse_list("capabilities", &c))
+                .transpose()?;
             let member = ctx.store.member(&guild.id, &issuer).await?;
             let snapshot = mint_snapshot(&guild, member.as_ref(), requested, None, ctx.now)?;
             code.status = DeviceStatus::Approved;
@@ -74,10 +85,20 @@ pub async fn device(ctx: &Ctx, command: DeviceCommand) -> Result<Outcome, AdminE
     };
     let mut tx = ctx.store.begin().await?;
     tx.update_device_code(&code, None).await?;
-    tx.append_audit(&AuditEvent::cli(ctx.now, Some(&guild.id), action, Some(&user_code))).await?;
+    tx.append_audit(&AuditEvent::cli(
+        ctx.now,
+        Some(&guild.id),
+        action,
+        Some(&user_code),
+    ))
+    .await?;
     tx.commit().await?;
     Ok(Outcome {
-        human: format!("pairing {user_code} for {} is {}", code.client_name, code.status.as_str()),
+        human: format!(
+            "pairing {user_code} for {} is {}",
+            code.client_name,
+            code.status.as_str()
+        ),
         json: json!({
             "user_code": user_code,
             "client_name": code.client_name,

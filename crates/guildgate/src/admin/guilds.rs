@@ -180,11 +180,25 @@ pub async fn guild(ctx: &Ctx, command: GuildCommand) -> Result<Outcome, AdminErr
             let guild = existing_guild(ctx, &id).await?;
             let mut tx = ctx.store.begin().await?;
             tx.set_guild_mcp(&guild.id, enabled).await?;
-            let action = if enabled { "guild.mcp_on" } else { "guild.mcp_off" };
-            tx.append_audit(&AuditEvent::cli(ctx.now, Some(&guild.id), action, Some(&guild.id))).await?;
+            let action = if enabled {
+                "guild.mcp_on"
+            } else {
+                "guild.mcp_off"
+            };
+            tx.append_audit(&AuditEvent::cli(
+                ctx.now,
+                Some(&guild.id),
+                action,
+                Some(&guild.id),
+            ))
+            .await?;
             tx.commit().await?;
             Ok(Outcome {
-                human: format!("MCP is {} for guild {}", if enabled { "on" } else { "off" }, guild.id),
+                human: format!(
+                    "MCP is {} for guild {}",
+                    if enabled { "on" } else { "off" },
+                    guild.id
+                ),
                 json: json!({ "id": guild.id, "mcp_enabled": enabled }),
             })
         }

@@ -7,7 +7,9 @@ use guildgate_core::clock::{DAY, to_rfc3339};
 use guildgate_core::error::ApiError;
 use guildgate_core::ids::{Snowflake, is_ulid, new_ulid};
 use guildgate_core::issuance::mint_snapshot;
-use guildgate_core::model::{REAUTH_WINDOW_MILLIS, ReauthWindow, SOURCE_CLI, TokenRecord, revoke_reason};
+use guildgate_core::model::{
+    REAUTH_WINDOW_MILLIS, ReauthWindow, SOURCE_CLI, TokenRecord, revoke_reason,
+};
 use guildgate_core::token::GUILD_TOKEN;
 use guildgate_storage::RevokeScope;
 use ipnet::IpNet;
