@@ -38,7 +38,10 @@ pub struct ToolCall {
 fn schema_of<T: schemars::JsonSchema>(required: &[&str]) -> Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_else(|_| json!({}));
     if let Some(object) = schema.as_object_mut() {
+        // The type's doc comment names its REST route; the tool has its own description.
         object.remove("$schema");
+        object.remove("description");
+        object.remove("title");
         object.insert("required".into(), json!(required));
     }
     schema
