@@ -48,6 +48,8 @@ pub struct RequestContext {
     pub client_ip: IpAddr,
     pub policy: Option<&'static EndpointPolicy>,
     pub public: bool,
+    /// Sent by `guildgate mcp` (`X-Guildgate-Client: mcp`): an audit label, not a grant.
+    pub via_mcp: bool,
     pub method: String,
     pub path: String,
     pub record: Mutex<CallRecord>,
@@ -77,6 +79,7 @@ impl RequestContext {
             guild_id: caller.as_ref().map(|c| c.guild_id.clone()),
             actor_source: match caller.as_ref().map(|c| c.source.as_str()) {
                 Some(SOURCE_MCP) => ActorSource::Mcp,
+                _ if self.via_mcp => ActorSource::Mcp,
                 _ => ActorSource::Token,
             },
             actor_user_id: caller.as_ref().map(|c| c.user_id.clone()),
@@ -122,6 +125,10 @@ pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next
         client_ip: client_ip(&state, &req),
         policy: policy_for(req.extensions().get::<MatchedPath>(), req.method()),
         public: path.starts_with(PUBLIC_PREFIX),
+        via_mcp: req
+            .headers()
+            .get("x-guildgate-client")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"mcp")),
         method: req.method().to_string(),
         path,
         record: Mutex::default(),

@@ -162,6 +162,11 @@ pub fn normalise_base_url(base_url: &str) -> Result<String, Error> {
 pub(crate) fn http_client() -> Result<reqwest::Client, Error> {
     reqwest::Client::builder()
         .user_agent(concat!("guildgate-mcp/", env!("CARGO_PKG_VERSION")))
+        // Tells the server to audit these calls with actor_source=mcp.
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::HeaderName::from_static("x-guildgate-client"),
+            reqwest::header::HeaderValue::from_static("mcp"),
+        )]))
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(60))
         .build()

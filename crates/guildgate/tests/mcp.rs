@@ -302,6 +302,18 @@ async fn an_mcp_client_lists_calls_meets_the_reauth_stop_and_cannot_forge_a_sent
         .filter(|row| row["action"] == "add_strike")
         .count();
     assert_eq!(refused_rows, 1, "{}", body(&audit));
+    // A CLI-minted token from the environment: the MCP server's calls are still labelled.
+    let rows = body(&audit)["data"].as_array().unwrap().clone();
+    let api_rows: Vec<&Value> = rows
+        .iter()
+        .filter(|row| !row["token_id"].is_null())
+        .collect();
+    assert!(!api_rows.is_empty());
+    assert!(
+        api_rows.iter().all(|row| row["actor_source"] == "mcp"),
+        "{}",
+        body(&audit)
+    );
 
     // The operator opens the window; the same call now succeeds.
     world.ok(&["reauth", "open", "--token-id", &token_id]);
