@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use guildgate_core::clock::SystemClock;
 use guildgate_core::net::TrustedProxies;
-use guildgate_guild_api::{AppState, GuildApiConfig, RecordOnly};
+use guildgate_guild_api::{AppState, GuildApiConfig};
 use guildgate_storage::SqliteStore;
 use guildgate_tasks_api::{TasksConfig, TasksState};
 
@@ -20,9 +20,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         limits: config.limits.clone(),
         ..GuildApiConfig::default()
     };
-    let enforcer = Arc::new(RecordOnly);
+    let enforcer = Arc::new(guildgate_upstream::Upstream::default());
     tracing::info!(
-        "moderation actions run in record-only mode: they are kept in guildgate's database and not pushed to Discord or game servers"
+        "Discord actions run in record-only mode: bans, mutes and purges are kept in guildgate's database and not pushed to Discord; RCON commands run on the registered game servers"
     );
     let state = AppState::new(
         store.clone(),

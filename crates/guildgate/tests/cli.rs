@@ -399,3 +399,142 @@ fn one_server_answers_both_surfaces_in_their_own_shapes() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+fn http_post(port: u16, path: &str, token: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    (text[9..12].parse().unwrap(), text)
+}
+
+fn add_server(db: &Db, port: u16, password: &str) -> String {
+    let mut child = Command::new(BIN)
+        .args([
+            "admin",
+            "--database",
+            &db.url,
+            "server",
+            "add",
+            "--guild",
+            GUILD,
+            "--name",
+            "eu-1",
+        ])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--password-stdin",
+            "--json",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let server: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(password));
+    server["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rcon_runs_on_a_real_server_and_a_wrong_password_never_leaks() {
+    let rcon = guildgate_upstream::stand_in::start("hunter2-rcon", false).await;
+    let db = seeded();
+    let good = add_server(&db, rcon.port(), "hunter2-rcon");
+    let bad = add_server(&db, rcon.port(), "wrong-secret-pw");
+    let minted = db.ok(&[
+        "token",
+        "mint",
+        "--guild",
+        GUILD,
+        "--user",
+        OWNER,
+        "--name",
+        "ops",
+        "--capabilities",
+        "rcon.run",
+    ]);
+    let secret = minted["token"].as_str().unwrap().to_owned();
+    db.ok(&[
+        "reauth",
+        "open",
+        "--token-id",
+        minted["id"].as_str().unwrap(),
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut server = Command::new(BIN)
+        .args([
+            "serve",
+            "--database",
+            &db.url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let run = |server_id: String, command: &'static str| {
+        let secret = secret.clone();
+        tokio::task::spawn_blocking(move || {
+            let body = serde_json::json!({
+                "command": command,
+                "_confirmation": format!("RUN RCON ON SERVER {server_id} IN GUILD {GUILD}"),
+            });
+            http_post(
+                port,
+                &format!("/api/public/v1/guilds/{GUILD}/servers/{server_id}/rcon/run"),
+                &secret,
+                &body.to_string(),
+            )
+        })
+    };
+    let (status, text) = run(good, "echo kicked PlayerName").await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("\"output\":\"kicked PlayerName\"")
+            && text.contains("\"status\":\"completed\""),
+        "{text}"
+    );
+    let (status, text) = run(bad, "echo x").await.unwrap();
+    assert_eq!(status, 503, "{text}");
+    assert!(
+        text.contains("UPSTREAM_UNAVAILABLE") && text.contains("refused the stored RCON password"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-secret-pw") && !text.contains("hunter2"));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        !logged.contains("wrong-secret-pw") && !logged.contains("hunter2"),
+        "{logged}"
+    );
+}
