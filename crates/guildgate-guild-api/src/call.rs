@@ -143,6 +143,14 @@ impl Call {
         &self.caller.token.user_id
     }
 
+    /// For the upstream's own audit log: this token's name and the caller's reason.
+    pub fn action_context(&self, reason: Option<&str>) -> crate::enforcer::ActionContext {
+        crate::enforcer::ActionContext {
+            token_name: self.caller.token.name.clone(),
+            reason: reason.map(str::to_owned),
+        }
+    }
+
     pub fn set_target(&self, target: impl Into<String>) {
         self.ctx.record().target = Some(target.into());
     }

@@ -14,7 +14,7 @@ mod router;
 mod state;
 mod token_cache;
 
-pub use enforcer::{Enforcer, RecordOnly, UpstreamError};
+pub use enforcer::{ActionContext, Enforcer, RecordOnly, UpstreamError};
 pub use envelope::Failure;
 pub use guildgate_storage::AuditSink;
 pub use router::{not_found, router};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use guildgate_core::model::{Ban, GameServer, Mute, Purge, RconRun};
-use guildgate_guild_api::{Enforcer, UpstreamError};
+use guildgate_guild_api::{ActionContext, Enforcer, UpstreamError};
 
 /// Runs RCON commands on the game servers; records Discord actions only.
 pub struct Upstream {
@@ -32,19 +32,19 @@ impl Enforcer for Upstream {
     fn mode(&self) -> &'static str {
         "record-only"
     }
-    async fn ban(&self, _: &Ban) -> Result<(), UpstreamError> {
+    async fn ban(&self, _: &ActionContext, _: &Ban) -> Result<(), UpstreamError> {
         Ok(())
     }
-    async fn unban(&self, _: &str, _: &str) -> Result<(), UpstreamError> {
+    async fn unban(&self, _: &ActionContext, _: &str, _: &str) -> Result<(), UpstreamError> {
         Ok(())
     }
-    async fn mute(&self, _: &Mute) -> Result<(), UpstreamError> {
+    async fn mute(&self, _: &ActionContext, _: &Mute) -> Result<(), UpstreamError> {
         Ok(())
     }
-    async fn lift_mute(&self, _: &str, _: &str) -> Result<(), UpstreamError> {
+    async fn lift_mute(&self, _: &ActionContext, _: &str, _: &str) -> Result<(), UpstreamError> {
         Ok(())
     }
-    async fn purge(&self, _: &Purge) -> Result<(), UpstreamError> {
+    async fn purge(&self, _: &ActionContext, _: &Purge) -> Result<(), UpstreamError> {
         Ok(())
     }
     async fn rcon(

@@ -43,7 +43,8 @@ pub async fn add_ban(call: Call, json: GuildJson<AddBanBody>) -> Answer {
         issued_at: now,
         expires_at: input.duration_minutes.map(|m| now + i64::from(m) * MINUTE),
     };
-    write.call.state.enforcer.ban(&ban).await?;
+    let action = write.call.action_context(ban.reason.as_deref());
+    write.call.state.enforcer.ban(&action, &ban).await?;
     write.tx().replace_ban(&ban).await?;
     write
         .finish(StatusCode::CREATED, &json!({ "ban": ban }))

@@ -110,10 +110,11 @@ pub async fn lift(
     if !lifted {
         return Err(ApiError::not_found(&format!("Active {key} for that user")).into());
     }
+    let action = write.call.action_context(None);
     let enforcer = &write.call.state.enforcer;
     match what {
-        Restriction::Ban => enforcer.unban(&guild_id, user).await?,
-        Restriction::Mute => enforcer.lift_mute(&guild_id, user).await?,
+        Restriction::Ban => enforcer.unban(&action, &guild_id, user).await?,
+        Restriction::Mute => enforcer.lift_mute(&action, &guild_id, user).await?,
     }
     let lifted_at = guildgate_core::clock::to_rfc3339(now);
     let answer = serde_json::json!({ key: { "guild_id": guild_id, "user_id": user, "lifted": true, "lifted_at": lifted_at } });

@@ -46,7 +46,8 @@ pub async fn add_mute(call: Call, json: GuildJson<AddMuteBody>) -> Answer {
         issued_at: now,
         expires_at: now + i64::from(input.duration_minutes) * MINUTE,
     };
-    write.call.state.enforcer.mute(&mute).await?;
+    let action = write.call.action_context(mute.reason.as_deref());
+    write.call.state.enforcer.mute(&action, &mute).await?;
     write.tx().replace_mute(&mute).await?;
     write
         .finish(StatusCode::CREATED, &json!({ "mute": mute }))

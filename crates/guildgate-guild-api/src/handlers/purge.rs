@@ -34,7 +34,8 @@ pub async fn mass_purge(call: Call, json: GuildJson<MassPurgeBody>) -> Answer {
             .mode()
             .replace("record-only", "recorded"),
     };
-    write.call.state.enforcer.purge(&purge).await?;
+    let action = write.call.action_context(purge.reason.as_deref());
+    write.call.state.enforcer.purge(&action, &purge).await?;
     write.tx().insert_purge(&purge).await?;
     write
         .finish(StatusCode::CREATED, &json!({ "purge": purge }))

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use guildgate_core::model::{Ban, GameServer, Mute, Purge, RconRun};
-use guildgate_guild_api::{Enforcer, UpstreamError};
+use guildgate_guild_api::{ActionContext, Enforcer, UpstreamError};
 use reqwest::Method;
 use serde_json::json;
 
@@ -142,19 +142,19 @@ impl Enforcer for Down {
     fn mode(&self) -> &'static str {
         "down"
     }
-    async fn ban(&self, _: &Ban) -> Result<(), UpstreamError> {
+    async fn ban(&self, _: &ActionContext, _: &Ban) -> Result<(), UpstreamError> {
         Err(UpstreamError("Discord answered 503".into()))
     }
-    async fn unban(&self, _: &str, _: &str) -> Result<(), UpstreamError> {
+    async fn unban(&self, _: &ActionContext, _: &str, _: &str) -> Result<(), UpstreamError> {
         Err(UpstreamError("Discord answered 503".into()))
     }
-    async fn mute(&self, _: &Mute) -> Result<(), UpstreamError> {
+    async fn mute(&self, _: &ActionContext, _: &Mute) -> Result<(), UpstreamError> {
         Err(UpstreamError("Discord answered 503".into()))
     }
-    async fn lift_mute(&self, _: &str, _: &str) -> Result<(), UpstreamError> {
+    async fn lift_mute(&self, _: &ActionContext, _: &str, _: &str) -> Result<(), UpstreamError> {
         Err(UpstreamError("Discord answered 503".into()))
     }
-    async fn purge(&self, _: &Purge) -> Result<(), UpstreamError> {
+    async fn purge(&self, _: &ActionContext, _: &Purge) -> Result<(), UpstreamError> {
         Err(UpstreamError("Discord answered 503".into()))
     }
     async fn rcon(
