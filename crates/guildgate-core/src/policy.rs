@@ -57,6 +57,7 @@ pub enum Endpoint {
     OpenReauthWindow,
     CloseReauthWindow,
     TokenInfo,
+    Status,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -187,6 +188,8 @@ policy_table! {
         None, Reversible, Never, None, false, "Close the token's re-auth window.";
     TokenInfo, "token_info", "GET", "/api/api-tokens/current",
         None, Read, Never, None, false, "The calling token: id, name, guild, effective capabilities.";
+    Status, "status", "GET", "/api/public/v1/status",
+        None, Read, Never, None, false, "Where actions go: Discord (or record-only) and RCON.";
 }
 
 /// The row for `endpoint`. Every `Endpoint` has exactly one (tested).
@@ -215,7 +218,11 @@ mod tests {
                 "{}: destructive endpoints and only they have a sentinel",
                 p.name
             );
-            assert!(p.path.starts_with(GUILD_PREFIX) || p.path.starts_with("/api/api-tokens/"));
+            assert!(
+                p.path.starts_with(GUILD_PREFIX)
+                    || p.path.starts_with("/api/api-tokens/")
+                    || p.path == "/api/public/v1/status"
+            );
             assert_eq!(policy(p.endpoint).name, p.name);
         }
         let destructive = POLICIES.iter().filter(|p| p.destructive != Never).count();

@@ -112,7 +112,7 @@ fn input_schema(endpoint: Endpoint) -> Value {
                 Some(("command", command)),
             )
         }
-        GetReauthWindow | OpenReauthWindow | CloseReauthWindow | TokenInfo => {
+        GetReauthWindow | OpenReauthWindow | CloseReauthWindow | TokenInfo | Status => {
             json!({ "type": "object", "properties": {}, "additionalProperties": false })
         }
     }
@@ -339,7 +339,7 @@ pub fn build_call(
                 .replace("{server_id}", &server);
             call("POST", path, Some(with_confirmation(&rest, confirmation)))
         }
-        TokenInfo => {
+        TokenInfo | Status => {
             only(args, &[])?;
             call("GET", p.path.to_owned(), None)
         }

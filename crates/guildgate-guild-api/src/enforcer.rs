@@ -29,8 +29,12 @@ impl ActionContext {
 
 #[async_trait]
 pub trait Enforcer: Send + Sync + 'static {
-    /// Shown at start and in status: `record-only`, `discord`, ...
+    /// Where Discord actions go, shown at start and in status: `record-only` or `discord`.
     fn mode(&self) -> &'static str;
+    /// Where RCON commands go: `record-only` or `live`.
+    fn rcon_mode(&self) -> &'static str {
+        "record-only"
+    }
     async fn ban(&self, ctx: &ActionContext, ban: &Ban) -> Result<(), UpstreamError>;
     async fn unban(
         &self,

@@ -39,6 +39,7 @@ fn handler(endpoint: Endpoint, filter: MethodFilter) -> MethodRouter<AppState> {
         Endpoint::OpenReauthWindow => on(filter, reauth::open_reauth_window),
         Endpoint::CloseReauthWindow => on(filter, reauth::close_reauth_window),
         Endpoint::TokenInfo => on(filter, reauth::token_info),
+        Endpoint::Status => on(filter, reauth::status),
     }
 }
 

@@ -32,6 +32,9 @@ impl Enforcer for Upstream {
     fn mode(&self) -> &'static str {
         "record-only"
     }
+    fn rcon_mode(&self) -> &'static str {
+        "live"
+    }
     async fn ban(&self, _: &ActionContext, _: &Ban) -> Result<(), UpstreamError> {
         Ok(())
     }

@@ -516,6 +516,17 @@ async fn rcon_runs_on_a_real_server_and_a_wrong_password_never_leaks() {
             )
         })
     };
+    let status_secret = secret.clone();
+    let (status, text) = tokio::task::spawn_blocking(move || {
+        http_get(port, "/api/public/v1/status", &status_secret)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("\"rcon\":\"live\"") && text.contains("\"discord\":\"record-only\""),
+        "{text}"
+    );
     let (status, text) = run(good, "echo kicked PlayerName").await.unwrap();
     assert_eq!(status, 200, "{text}");
     assert!(

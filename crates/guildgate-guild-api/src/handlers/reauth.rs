@@ -100,3 +100,15 @@ pub async fn token_info(call: Call) -> Answer {
         "source": token.source,
     }))
 }
+
+/// `GET /api/public/v1/status`: where this server sends actions.
+pub async fn status(call: Call) -> Answer {
+    call.draw(Tier::Read)?;
+    ok(&json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "upstream": {
+            "discord": call.state.enforcer.mode(),
+            "rcon": call.state.enforcer.rcon_mode(),
+        },
+    }))
+}

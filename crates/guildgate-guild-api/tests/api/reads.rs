@@ -99,3 +99,16 @@ async fn the_audit_log_is_filterable_and_guild_scoped() {
             .all(|r| r["guild_id"] == OTHER_GUILD)
     );
 }
+
+#[tokio::test]
+async fn status_says_where_actions_go() {
+    let app = TestApp::start().await;
+    let token = app.mint("strikes.read").await;
+    let status = app.get("/api/public/v1/status", &token.secret).await;
+    assert_eq!(status.status, 200, "{}", status.body);
+    assert_eq!(
+        status.body["upstream"],
+        json!({ "discord": "record-only", "rcon": "record-only" })
+    );
+    assert!(status.header("x-ratelimit-limit").is_some());
+}
