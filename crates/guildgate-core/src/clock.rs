@@ -85,8 +85,23 @@ mod tests {
 
 /// serde helpers so models serialize their times in the documented shape.
 pub mod serde_time {
-    use super::{Millis, to_rfc3339};
-    use serde::Serializer;
+    use super::{Millis, parse_rfc3339, to_rfc3339};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn parse_required<'de, D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_rfc3339(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {text}")))
+    }
+
+    pub fn parse_optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(text) => parse_rfc3339(&text)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {text}"))),
+        }
+    }
 
     pub fn required<S: Serializer>(at: &Millis, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&to_rfc3339(*at))

@@ -11,6 +11,7 @@ pub mod device;
 pub mod error;
 pub mod guard;
 pub mod ids;
+pub mod intent;
 pub mod issuance;
 pub mod limits;
 pub mod model;

@@ -232,7 +232,7 @@ impl Ticket {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Ban {
     pub id: String,
     pub guild_id: String,
@@ -241,13 +241,19 @@ pub struct Ban {
     pub duration_minutes: Option<u32>,
     pub delete_message_seconds: u32,
     pub issued_by: String,
-    #[serde(serialize_with = "serde_time::required")]
+    #[serde(
+        serialize_with = "serde_time::required",
+        deserialize_with = "serde_time::parse_required"
+    )]
     pub issued_at: Millis,
-    #[serde(serialize_with = "serde_time::optional")]
+    #[serde(
+        serialize_with = "serde_time::optional",
+        deserialize_with = "serde_time::parse_optional"
+    )]
     pub expires_at: Option<Millis>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Mute {
     pub id: String,
     pub guild_id: String,
@@ -255,13 +261,19 @@ pub struct Mute {
     pub reason: Option<String>,
     pub duration_minutes: u32,
     pub issued_by: String,
-    #[serde(serialize_with = "serde_time::required")]
+    #[serde(
+        serialize_with = "serde_time::required",
+        deserialize_with = "serde_time::parse_required"
+    )]
     pub issued_at: Millis,
-    #[serde(serialize_with = "serde_time::required")]
+    #[serde(
+        serialize_with = "serde_time::required",
+        deserialize_with = "serde_time::parse_required"
+    )]
     pub expires_at: Millis,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Purge {
     pub id: String,
     pub guild_id: String,
@@ -269,7 +281,10 @@ pub struct Purge {
     pub count: u32,
     pub reason: Option<String>,
     pub issued_by: String,
-    #[serde(serialize_with = "serde_time::required")]
+    #[serde(
+        serialize_with = "serde_time::required",
+        deserialize_with = "serde_time::parse_required"
+    )]
     pub issued_at: Millis,
     pub status: String,
 }

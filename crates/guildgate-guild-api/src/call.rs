@@ -299,6 +299,14 @@ impl Write {
         self.held.tx()
     }
 
+    pub(crate) async fn checkpoint(&mut self) -> Result<(), Failure> {
+        Ok(self.held.checkpoint().await?)
+    }
+
+    pub(crate) async fn commit_without_response(self) -> Result<(), Failure> {
+        Ok(self.held.commit_without_response().await?)
+    }
+
     /// Commits the change with its audit row (and saved response) and answers `body`.
     pub async fn finish(
         self,

@@ -13,9 +13,11 @@ pub mod openapi;
 mod router;
 mod state;
 mod token_cache;
+mod upstream;
 
 pub use enforcer::{ActionContext, Enforcer, RecordOnly, UpstreamError};
 pub use envelope::Failure;
 pub use guildgate_storage::AuditSink;
 pub use router::{not_found, router};
 pub use state::{AppState, GuildApiConfig};
+pub use upstream::reconcile;

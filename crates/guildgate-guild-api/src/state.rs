@@ -23,6 +23,9 @@ pub struct GuildApiConfig {
     /// How long a looked-up token may be served from memory when the change that would
     /// invalidate it was made by another process (the admin CLI). Zero turns caching off.
     pub token_cache_ttl: std::time::Duration,
+    /// Fault injection for tests: abort right after an upstream accepted an action, before
+    /// guildgate records it (`GUILDGATE_FAULT_CRASH_AFTER_UPSTREAM=1`).
+    pub crash_after_upstream: bool,
 }
 
 impl Default for GuildApiConfig {
@@ -33,6 +36,7 @@ impl Default for GuildApiConfig {
             limits: LimitsConfig::default(),
             body_limit: 64 * 1024,
             token_cache_ttl: std::time::Duration::from_secs(1),
+            crash_after_upstream: false,
         }
     }
 }

@@ -83,6 +83,22 @@ impl HeldWrite {
             .expect("the transaction lives until commit")
     }
 
+    /// Commits what the transaction holds so far (an intent, say) and opens the next one;
+    /// the key stays held.
+    pub async fn checkpoint(&mut self) -> StoreResult<()> {
+        let tx = self.tx.take().expect("the transaction lives until commit");
+        tx.commit().await?;
+        self.tx = Some(self.store.begin().await?);
+        Ok(())
+    }
+
+    /// Commits what the transaction holds without a saved response, and lets the key go:
+    /// for a call that failed after something had to be written down.
+    pub async fn commit_without_response(mut self) -> StoreResult<()> {
+        let tx = self.tx.take().expect("the transaction lives until commit");
+        tx.commit().await
+    }
+
     /// Commits the change, its audit row and (with a key) its response, in one transaction.
     pub async fn commit(mut self, audit: &AuditEvent, status: u16, body: &str) -> StoreResult<()> {
         let mut tx = self.tx.take().expect("the transaction lives until commit");

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::clock::Millis;
 use guildgate_core::device::DeviceCode;
+use guildgate_core::intent::{Intent, IntentStatus};
 use guildgate_core::model::{
     AuditRow, Ban, GameServer, Guild, GuildTier, Member, Mute, Page, PageRequest, Purge, RconRun,
     ReauthWindow, Strike, Ticket, TokenAuth, TokenRecord,
@@ -45,6 +46,13 @@ pub enum RevokeScope<'a> {
     Token(&'a str),
     User { guild_id: &'a str, user_id: &'a str },
     Guild(&'a str),
+}
+
+/// Which kind of restriction a user may be under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restriction {
+    Ban,
+    Mute,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -92,6 +100,16 @@ pub trait Store: TaskReads + Send + Sync + 'static {
     /// A pairing by its device code's keyed hash.
     async fn device_code(&self, code_hash: &[u8]) -> StoreResult<Option<DeviceCode>>;
     async fn device_code_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>>;
+    /// Intents still pending that were written before `created_before`.
+    /// Whether the user has an active ban (`bans`) or mute (`mutes`) in the guild.
+    async fn is_restricted(
+        &self,
+        table: Restriction,
+        guild_id: &str,
+        user_id: &str,
+        now: Millis,
+    ) -> StoreResult<bool>;
+    async fn pending_intents(&self, created_before: Millis) -> StoreResult<Vec<Intent>>;
 
     async fn strikes(&self, guild_id: &str, page: &PageRequest) -> StoreResult<Page<Strike>>;
     async fn tickets(&self, guild_id: &str, page: &PageRequest) -> StoreResult<Page<Ticket>>;
@@ -147,6 +165,13 @@ pub trait WriteTx: TaskWrites + Send {
     async fn insert_guild(&mut self, guild: &Guild) -> StoreResult<()>;
     async fn set_guild_tier(&mut self, id: &str, tier: GuildTier) -> StoreResult<bool>;
     async fn set_guild_mcp(&mut self, id: &str, enabled: bool) -> StoreResult<bool>;
+    async fn insert_intent(&mut self, intent: &Intent) -> StoreResult<()>;
+    async fn resolve_intent(
+        &mut self,
+        id: &str,
+        status: IntentStatus,
+        now: Millis,
+    ) -> StoreResult<()>;
     async fn insert_device_code(&mut self, code: &DeviceCode, code_hash: &[u8]) -> StoreResult<()>;
     /// Saves a pairing's status, poll time, interval and approval (by its user code).
     async fn update_device_code(

@@ -4,22 +4,12 @@
 /// `(version, name, sql)`, in order.
 pub type Migration = (i64, &'static str, &'static str);
 
+#[rustfmt::skip]
 pub const SQLITE: &[Migration] = &[
-    (
-        1,
-        "init",
-        include_str!("../migrations/sqlite/0001_init.sql"),
-    ),
-    (
-        2,
-        "tasks",
-        include_str!("../migrations/sqlite/0002_tasks.sql"),
-    ),
-    (
-        3,
-        "device_flow",
-        include_str!("../migrations/sqlite/0003_device_flow.sql"),
-    ),
+    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, "tasks", include_str!("../migrations/sqlite/0002_tasks.sql")),
+    (3, "device_flow", include_str!("../migrations/sqlite/0003_device_flow.sql")),
+    (4, "upstream_intents", include_str!("../migrations/sqlite/0004_upstream_intents.sql")),
 ];
 
 pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -18,6 +18,8 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         dashboard_base_url: config.public_base_url(),
         trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
         limits: config.limits.clone(),
+        crash_after_upstream: std::env::var("GUILDGATE_FAULT_CRASH_AFTER_UPSTREAM")
+            .is_ok_and(|v| v == "1"),
         ..GuildApiConfig::default()
     };
     let enforcer = Arc::new(guildgate_upstream::Upstream::default());
@@ -32,6 +34,17 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         enforcer,
     );
     tokio::spawn(expire_idempotency_keys(store.clone()));
+    // Actions a crash left between the upstream and guildgate's record are settled now.
+    let started_at = guildgate_core::clock::Clock::now(&SystemClock);
+    let reconciling = state.clone();
+    tokio::spawn(async move {
+        if let Ok(settled @ 1..) = guildgate_guild_api::reconcile(&reconciling, started_at).await {
+            tracing::warn!(
+                settled,
+                "reconciled upstream actions interrupted by a crash"
+            );
+        }
+    });
     let tasks = TasksState::new(
         store.clone(),
         Arc::new(SystemClock),

@@ -549,3 +549,111 @@ async fn rcon_runs_on_a_real_server_and_a_wrong_password_never_leaks() {
         "{logged}"
     );
 }
+
+fn start_server(db: &Db, port: u16, crash_after_upstream: bool) -> std::process::Child {
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "serve",
+            "--database",
+            &db.url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stderr(std::process::Stdio::null());
+    if crash_after_upstream {
+        command.env("GUILDGATE_FAULT_CRASH_AFTER_UPSTREAM", "1");
+    }
+    let child = command.spawn().unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+#[test]
+fn a_crash_between_the_upstream_and_the_record_is_reconciled_at_the_next_start() {
+    let db = seeded();
+    let minted = db.ok(&[
+        "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", "ops",
+    ]);
+    let secret = minted["token"].as_str().unwrap().to_owned();
+    db.ok(&[
+        "reauth",
+        "open",
+        "--token-id",
+        minted["id"].as_str().unwrap(),
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut doomed = start_server(&db, port, true);
+    let body = format!(
+        "{{\"user_id\":\"583912000000000000\",\"reason\":\"raid\",\"_confirmation\":\"BAN USER 583912000000000000 IN GUILD {GUILD} PERMANENT\"}}"
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST /api/public/v1/guilds/{GUILD}/bans HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {secret}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(
+        answer.is_empty(),
+        "the process died before answering: {answer}"
+    );
+    assert!(!doomed.wait().unwrap().success(), "aborted by the fault");
+
+    // The next start finds the pending intent, applies it again and records it once.
+    let mut server = start_server(&db, port, false);
+    let started = Instant::now();
+    let bans = loop {
+        let (status, text) = http_get(
+            port,
+            &format!("/api/public/v1/guilds/{GUILD}/bans"),
+            &secret,
+        );
+        assert_eq!(status, 200, "{text}");
+        if text.contains("583912000000000000") || started.elapsed() > Duration::from_secs(10) {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        bans.matches("\"user_id\":\"583912000000000000\"").count(),
+        1,
+        "{bans}"
+    );
+    let (_, audit) = http_get(
+        port,
+        &format!("/api/public/v1/guilds/{GUILD}/audit?limit=100"),
+        &secret,
+    );
+    assert_eq!(
+        audit.matches("\"method\":\"RECONCILE\"").count(),
+        1,
+        "{audit}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    // A third start has nothing left to reconcile.
+    let mut third = start_server(&db, port, false);
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, audit) = http_get(
+        port,
+        &format!("/api/public/v1/guilds/{GUILD}/audit?limit=100"),
+        &secret,
+    );
+    assert_eq!(audit.matches("\"method\":\"RECONCILE\"").count(), 1);
+    third.kill().unwrap();
+    third.wait().unwrap();
+}

@@ -6,10 +6,12 @@ use guildgate_core::policy::Tier;
 use serde_json::json;
 
 use guildgate_core::bodies::AddBanBody;
+use guildgate_core::intent::Action;
 
-use super::{Answer, ConfirmationOnly, Ids, Restriction, lift, ok};
+use super::{Answer, ConfirmationOnly, Ids, lift, ok};
 use crate::call::{Admission, Call};
 use crate::extract::{GuildJson, GuildQuery, MaybeJson, PageQuery};
+use guildgate_storage::Restriction;
 
 pub async fn list_bans(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> Answer {
     let page = q.to_request()?;
@@ -27,7 +29,7 @@ pub async fn add_ban(call: Call, json: GuildJson<AddBanBody>) -> Answer {
     call.confirm(&input.sentinel_values(), json.body.confirmation.as_deref())
         .await?;
     call.set_target(input.user_id.as_str());
-    let mut write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
+    let write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
     };
@@ -43,9 +45,10 @@ pub async fn add_ban(call: Call, json: GuildJson<AddBanBody>) -> Answer {
         issued_at: now,
         expires_at: input.duration_minutes.map(|m| now + i64::from(m) * MINUTE),
     };
-    let action = write.call.action_context(ban.reason.as_deref());
-    write.call.state.enforcer.ban(&action, &ban).await?;
-    write.tx().replace_ban(&ban).await?;
+    let reason = ban.reason.clone();
+    let write = write
+        .apply_upstream(Action::Ban(ban.clone()), reason.as_deref())
+        .await?;
     write
         .finish(StatusCode::CREATED, &json!({ "ban": ban }))
         .await

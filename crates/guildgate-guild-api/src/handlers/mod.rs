@@ -15,6 +15,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use guildgate_core::error::ApiError;
 use guildgate_core::ids::{Snowflake, is_ulid};
+use guildgate_storage::Restriction;
 use serde::Serialize;
 
 use crate::envelope::Failure;
@@ -69,13 +70,6 @@ impl Ids {
 
 pub use guildgate_core::bodies::ConfirmationOnly;
 
-/// What `DELETE /bans/{user_id}` and `DELETE /mutes/{user_id}` lift.
-#[derive(Clone, Copy)]
-pub enum Restriction {
-    Ban,
-    Mute,
-}
-
 /// Lifting a ban and lifting a mute differ only in which record and which upstream call.
 pub async fn lift(
     call: crate::call::Call,
@@ -84,6 +78,7 @@ pub async fn lift(
     what: Restriction,
 ) -> Answer {
     use crate::call::Admission;
+    use guildgate_core::intent::Action;
     use guildgate_core::policy::Tier;
 
     let user_id = ids.snowflake("user_id")?;
@@ -93,29 +88,42 @@ pub async fn lift(
     )
     .await?;
     call.set_target(user_id.as_str());
-    let mut write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
+    // Admitted first, so a retried DELETE replays its saved answer instead of a 404.
+    let write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
     };
     let (guild_id, by) = (write.call.guild_id.clone(), write.call.issuer().to_owned());
     let now = write.call.state.clock.now();
-    let user = user_id.as_str();
-    let (lifted, key) = match what {
-        Restriction::Ban => (write.tx().lift_ban(&guild_id, user, now, &by).await?, "ban"),
-        Restriction::Mute => (
-            write.tx().lift_mute(&guild_id, user, now, &by).await?,
-            "mute",
-        ),
+    let user = user_id.to_string();
+    let key = match what {
+        Restriction::Ban => "ban",
+        Restriction::Mute => "mute",
     };
-    if !lifted {
+    if !write
+        .call
+        .state
+        .store
+        .is_restricted(what, &guild_id, &user, now)
+        .await?
+    {
         return Err(ApiError::not_found(&format!("Active {key} for that user")).into());
     }
-    let action = write.call.action_context(None);
-    let enforcer = &write.call.state.enforcer;
-    match what {
-        Restriction::Ban => enforcer.unban(&action, &guild_id, user).await?,
-        Restriction::Mute => enforcer.lift_mute(&action, &guild_id, user).await?,
-    }
+    let action = match what {
+        Restriction::Ban => Action::Unban {
+            guild_id: guild_id.clone(),
+            user_id: user.clone(),
+            by,
+            at: now,
+        },
+        Restriction::Mute => Action::LiftMute {
+            guild_id: guild_id.clone(),
+            user_id: user.clone(),
+            by,
+            at: now,
+        },
+    };
+    let write = write.apply_upstream(action, None).await?;
     let lifted_at = guildgate_core::clock::to_rfc3339(now);
     let answer = serde_json::json!({ key: { "guild_id": guild_id, "user_id": user, "lifted": true, "lifted_at": lifted_at } });
     write.finish(axum::http::StatusCode::OK, &answer).await

@@ -6,10 +6,12 @@ use guildgate_core::policy::Tier;
 use serde_json::json;
 
 use guildgate_core::bodies::AddMuteBody;
+use guildgate_core::intent::Action;
 
-use super::{Answer, ConfirmationOnly, Ids, Restriction, lift, ok};
+use super::{Answer, ConfirmationOnly, Ids, lift, ok};
 use crate::call::{Admission, Call};
 use crate::extract::{GuildJson, GuildQuery, MaybeJson, PageQuery};
+use guildgate_storage::Restriction;
 
 pub async fn list_mutes(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> Answer {
     let page = q.to_request()?;
@@ -31,7 +33,7 @@ pub async fn add_mute(call: Call, json: GuildJson<AddMuteBody>) -> Answer {
     }
     call.set_target(input.user_id.as_str());
     let tier = call.policy.tier_for(destructive);
-    let mut write = match call.admit(tier, Some(json.digest)).await? {
+    let write = match call.admit(tier, Some(json.digest)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
     };
@@ -46,9 +48,10 @@ pub async fn add_mute(call: Call, json: GuildJson<AddMuteBody>) -> Answer {
         issued_at: now,
         expires_at: now + i64::from(input.duration_minutes) * MINUTE,
     };
-    let action = write.call.action_context(mute.reason.as_deref());
-    write.call.state.enforcer.mute(&action, &mute).await?;
-    write.tx().replace_mute(&mute).await?;
+    let reason = mute.reason.clone();
+    let write = write
+        .apply_upstream(Action::Mute(mute.clone()), reason.as_deref())
+        .await?;
     write
         .finish(StatusCode::CREATED, &json!({ "mute": mute }))
         .await

@@ -5,6 +5,7 @@ use guildgate_core::policy::Tier;
 use serde_json::json;
 
 use guildgate_core::bodies::MassPurgeBody;
+use guildgate_core::intent::Action;
 
 use super::Answer;
 use crate::call::{Admission, Call};
@@ -15,7 +16,7 @@ pub async fn mass_purge(call: Call, json: GuildJson<MassPurgeBody>) -> Answer {
     call.confirm(&input.sentinel_values(), json.body.confirmation.as_deref())
         .await?;
     call.set_target(input.channel_id.as_str());
-    let mut write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
+    let write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
     };
@@ -34,9 +35,10 @@ pub async fn mass_purge(call: Call, json: GuildJson<MassPurgeBody>) -> Answer {
             .mode()
             .replace("record-only", "recorded"),
     };
-    let action = write.call.action_context(purge.reason.as_deref());
-    write.call.state.enforcer.purge(&action, &purge).await?;
-    write.tx().insert_purge(&purge).await?;
+    let reason = purge.reason.clone();
+    let write = write
+        .apply_upstream(Action::Purge(purge.clone()), reason.as_deref())
+        .await?;
     write
         .finish(StatusCode::CREATED, &json!({ "purge": purge }))
         .await

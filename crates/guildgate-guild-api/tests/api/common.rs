@@ -34,6 +34,7 @@ pub struct TestApp {
     pub key: SecretKey,
     pub db_path: std::path::PathBuf,
     pub http: reqwest::Client,
+    pub state: AppState,
     _dir: tempfile::TempDir,
 }
 
@@ -118,7 +119,8 @@ impl TestApp {
             config,
             options.enforcer,
         );
-        let app = guildgate_guild_api::router(state).fallback(guildgate_guild_api::not_found);
+        let app =
+            guildgate_guild_api::router(state.clone()).fallback(guildgate_guild_api::not_found);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -136,6 +138,7 @@ impl TestApp {
             key,
             db_path,
             http: reqwest::Client::new(),
+            state,
             _dir: dir,
         };
         app.seed_guild(GUILD, GuildTier::Pro).await;

@@ -134,8 +134,19 @@ async fn bad_json_and_queries_are_validation_failures() {
     );
 }
 
-/// An upstream that refuses every action, as Discord does when it is down.
-struct Down;
+/// An upstream that refuses every action while `down`, as Discord does when it is down.
+#[derive(Default)]
+struct Down(std::sync::atomic::AtomicBool);
+
+impl Down {
+    fn check(&self) -> Result<(), UpstreamError> {
+        if self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(UpstreamError("Discord answered 503".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
 
 #[async_trait]
 impl Enforcer for Down {
@@ -143,7 +154,7 @@ impl Enforcer for Down {
         "down"
     }
     async fn ban(&self, _: &ActionContext, _: &Ban) -> Result<(), UpstreamError> {
-        Err(UpstreamError("Discord answered 503".into()))
+        self.check()
     }
     async fn unban(&self, _: &ActionContext, _: &str, _: &str) -> Result<(), UpstreamError> {
         Err(UpstreamError("Discord answered 503".into()))
@@ -169,19 +180,25 @@ impl Enforcer for Down {
 
 #[tokio::test]
 async fn an_unreachable_upstream_is_retryable_and_nothing_is_half_written() {
+    let down = Arc::new(Down::default());
+    down.0.store(true, std::sync::atomic::Ordering::SeqCst);
     let app = TestApp::start_with(Options {
-        enforcer: Arc::new(Down),
+        enforcer: down.clone(),
         ..Options::default()
     })
     .await;
-    let token = app.mint("bans.read,bans.write").await;
+    let token = app.mint("bans.read,bans.write,audit.read").await;
     app.open_window(&token.id).await;
     let ban = format!("BAN USER {TARGET} IN GUILD {GUILD} PERMANENT");
+    let body = json!({"user_id": TARGET, "_confirmation": ban});
+    let key = [("idempotency-key", "ban-once")];
     let reply = app
-        .post(
+        .send(
+            Method::POST,
             &g("/bans"),
-            &token.secret,
-            json!({"user_id": TARGET, "_confirmation": ban}),
+            Some(&token.secret),
+            Some(body.clone()),
+            &key,
         )
         .await;
     let err = reply.expect_error(503, "UPSTREAM_UNAVAILABLE");
@@ -190,6 +207,105 @@ async fn an_unreachable_upstream_is_retryable_and_nothing_is_half_written() {
     assert_eq!(
         app.get(&g("/bans"), &token.secret).await.body["data"],
         json!([])
+    );
+    let failed = app
+        .get(&g("/audit?outcome=UPSTREAM_UNAVAILABLE"), &token.secret)
+        .await;
+    assert_eq!(
+        failed.body["data"].as_array().unwrap().len(),
+        1,
+        "one audit row says it failed"
+    );
+    // The failed intent is settled: nothing is left for a restart to replay.
+    assert_eq!(
+        guildgate_guild_api::reconcile(&app.state, i64::MAX)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Discord is back: the retry with the same key acts exactly once.
+    down.0.store(false, std::sync::atomic::Ordering::SeqCst);
+    let retry = app
+        .send(
+            Method::POST,
+            &g("/bans"),
+            Some(&token.secret),
+            Some(body.clone()),
+            &key,
+        )
+        .await;
+    assert_eq!(retry.status, 201, "{}", retry.body);
+    let again = app
+        .send(
+            Method::POST,
+            &g("/bans"),
+            Some(&token.secret),
+            Some(body),
+            &key,
+        )
+        .await;
+    assert_eq!(again.body, retry.body);
+    assert_eq!(
+        app.get(&g("/bans"), &token.secret).await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_intent_left_by_a_crash_is_applied_and_recorded_once_at_the_next_start() {
+    use guildgate_core::intent::{Action, Intent};
+    use guildgate_storage::Store;
+    let app = TestApp::start().await;
+    let token = app.mint("bans.read").await;
+    let ban = guildgate_core::model::Ban {
+        id: guildgate_core::ids::new_ulid(),
+        guild_id: GUILD.into(),
+        user_id: TARGET.into(),
+        reason: Some("raid".into()),
+        duration_minutes: None,
+        delete_message_seconds: 0,
+        issued_by: OWNER.into(),
+        issued_at: app.now(),
+        expires_at: None,
+    };
+    // What a crash after Discord accepted, before guildgate recorded, leaves behind.
+    let mut tx = app.store.begin().await.unwrap();
+    tx.insert_intent(&Intent {
+        id: guildgate_core::ids::new_ulid(),
+        action: Action::Ban(ban),
+        token_id: token.id.clone(),
+        token_name: "CI deploy bot".into(),
+        reason: Some("raid".into()),
+        request_id: "req_01HZZZZZZZZZZZZZZZZZZZZZZZ".into(),
+        created_at: app.now(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        guildgate_guild_api::reconcile(&app.state, app.now() + 1)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        guildgate_guild_api::reconcile(&app.state, app.now() + 1)
+            .await
+            .unwrap(),
+        0,
+        "settled once"
+    );
+    let bans = app.get(&g("/bans"), &token.secret).await;
+    assert_eq!(bans.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(bans.body["data"][0]["reason"], "raid");
+    let rows = app.audit_rows().await;
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "ban_user" && r.method.as_deref() == Some("RECONCILE"))
     );
 }
 

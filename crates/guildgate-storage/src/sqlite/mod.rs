@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::clock::Millis;
 use guildgate_core::device::DeviceCode;
+use guildgate_core::intent::Intent;
 use guildgate_core::model::{
     AuditRow, Ban, GameServer, Guild, Member, Mute, Page, PageRequest, ReauthWindow, Strike,
     Ticket, TokenAuth, TokenRecord,
@@ -23,7 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Executor, Row, SqlitePool};
 
 use crate::migrate::{self, CREATE_LEDGER};
-use crate::{AuditFilter, IdempotencyStart, Store, StoreError, StoreResult, WriteTx};
+use crate::{AuditFilter, IdempotencyStart, Restriction, Store, StoreError, StoreResult, WriteTx};
 use rows::TOKEN_COLUMNS;
 
 impl From<sqlx::Error> for StoreError {
@@ -254,6 +255,42 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(rows::window).transpose()
+    }
+
+    async fn is_restricted(
+        &self,
+        table: Restriction,
+        guild_id: &str,
+        user_id: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let sql = match table {
+            Restriction::Ban => {
+                "SELECT COUNT(*) FROM bans WHERE guild_id = $1 AND user_id = $2 AND lifted_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $3)"
+            }
+            Restriction::Mute => {
+                "SELECT COUNT(*) FROM mutes WHERE guild_id = $1 AND user_id = $2 AND lifted_at IS NULL \
+                 AND expires_at > $3"
+            }
+        };
+        let count: i64 = sqlx::query_scalar(sql)
+            .bind(guild_id)
+            .bind(user_id)
+            .bind(now)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(count > 0)
+    }
+
+    async fn pending_intents(&self, created_before: Millis) -> StoreResult<Vec<Intent>> {
+        let rows = sqlx::query(
+            "SELECT * FROM upstream_intents WHERE status = 'pending' AND created_at < $1 ORDER BY id",
+        )
+        .bind(created_before)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(rows::intent).collect()
     }
 
     async fn device_code(&self, code_hash: &[u8]) -> StoreResult<Option<DeviceCode>> {

@@ -207,3 +207,16 @@ pub fn device_code(row: &SqliteRow) -> StoreResult<guildgate_core::device::Devic
         capabilities: capabilities.as_deref().map(caps).transpose()?,
     })
 }
+
+pub fn intent(row: &SqliteRow) -> StoreResult<guildgate_core::intent::Intent> {
+    let action: String = row.try_get("action")?;
+    Ok(guildgate_core::intent::Intent {
+        id: row.try_get("id")?,
+        action: serde_json::from_str(&action).map_err(|_| bad("intent action"))?,
+        token_id: row.try_get("token_id")?,
+        token_name: row.try_get("token_name")?,
+        reason: row.try_get("reason")?,
+        request_id: row.try_get("request_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::clock::Millis;
 use guildgate_core::device::DeviceCode;
+use guildgate_core::intent::{Intent, IntentStatus};
 use guildgate_core::model::{
     Ban, GameServer, Guild, GuildTier, Member, Mute, Purge, RconRun, ReauthWindow, Strike, Ticket,
     TokenRecord,
@@ -78,6 +79,41 @@ impl WriteTx for SqliteTx {
             .execute(&mut *self.tx)
             .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_intent(&mut self, intent: &Intent) -> StoreResult<()> {
+        let action = serde_json::to_string(&intent.action)
+            .map_err(|e| crate::StoreError::Internal(format!("intent action: {e}")))?;
+        sqlx::query(
+            "INSERT INTO upstream_intents (id, guild_id, action, token_id, token_name, reason, request_id, \
+             created_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending')",
+        )
+        .bind(&intent.id)
+        .bind(intent.action.guild_id())
+        .bind(action)
+        .bind(&intent.token_id)
+        .bind(&intent.token_name)
+        .bind(&intent.reason)
+        .bind(&intent.request_id)
+        .bind(intent.created_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn resolve_intent(
+        &mut self,
+        id: &str,
+        status: IntentStatus,
+        now: Millis,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE upstream_intents SET status = $2, resolved_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(status.as_str())
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     async fn insert_device_code(&mut self, c: &DeviceCode, code_hash: &[u8]) -> StoreResult<()> {
