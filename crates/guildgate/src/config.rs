@@ -25,6 +25,21 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// tracing filter level: error, warn, info, debug, trace.
     pub log_level: String,
+    /// The Discord bot's token; without one, Discord actions are record-only.
+    pub discord_bot_token: Option<SecretString>,
+    /// Discord's API base (a stand-in's, in tests).
+    pub discord_api_base_url: Option<String>,
+}
+
+/// A secret from configuration: `Debug` never prints it.
+#[derive(Clone, serde::Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(pub String);
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl Default for Config {
@@ -37,6 +52,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             limits: LimitsConfig::default(),
             log_level: "info".to_owned(),
+            discord_bot_token: None,
+            discord_api_base_url: None,
         }
     }
 }
@@ -117,6 +134,12 @@ impl Config {
         }
         if let Some(v) = env("GUILDGATE_PUBLIC_BASE_URL") {
             self.public_base_url = Some(v);
+        }
+        if let Some(v) = env("GUILDGATE_DISCORD_BOT_TOKEN") {
+            self.discord_bot_token = Some(SecretString(v.trim().to_owned()));
+        }
+        if let Some(v) = env("GUILDGATE_DISCORD_API_BASE_URL") {
+            self.discord_api_base_url = Some(v);
         }
         if let Some(v) = env("GUILDGATE_LOG_LEVEL") {
             self.log_level = v;
@@ -199,6 +222,13 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bot_token_never_prints() {
+        let config: Config = toml::from_str("discord_bot_token = \"MTIz.secret.token\"").unwrap();
+        assert!(!format!("{config:?}").contains("MTIz.secret.token"));
+        assert_eq!(config.discord_bot_token.unwrap().0, "MTIz.secret.token");
+    }
 
     #[test]
     fn unknown_keys_are_errors() {
