@@ -112,7 +112,11 @@ pub async fn reconcile(state: &AppState, started_at: i64) -> Result<usize, ApiEr
     let mut settled = 0;
     for intent in pending {
         let now = state.clock.now();
-        let (status, outcome) = if intent.action.is_idempotent() {
+        let expired_mute = matches!(&intent.action, Action::Mute(m) if m.expires_at <= now);
+        let (status, outcome) = if expired_mute {
+            // Over already: record it, but do not send Discord a timeout in the past.
+            (IntentStatus::Done, OUTCOME_SUCCESS)
+        } else if intent.action.is_idempotent() {
             let ctx = ActionContext {
                 token_name: intent.token_name.clone(),
                 reason: intent.reason.clone(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use guildgate_core::clock::SystemClock;
 use guildgate_core::net::TrustedProxies;
-use guildgate_guild_api::{AppState, GuildApiConfig};
+use guildgate_guild_api::{AppState, Enforcer, GuildApiConfig};
 use guildgate_storage::SqliteStore;
 use guildgate_tasks_api::{TasksConfig, TasksState};
 
@@ -22,10 +22,27 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             .is_ok_and(|v| v == "1"),
         ..GuildApiConfig::default()
     };
-    let enforcer = Arc::new(guildgate_upstream::Upstream::default());
-    tracing::info!(
-        "Discord actions run in record-only mode: bans, mutes and purges are kept in guildgate's database and not pushed to Discord; RCON commands run on the registered game servers"
-    );
+    let discord =
+        config
+            .discord_bot_token
+            .as_ref()
+            .map(|token| guildgate_upstream::DiscordConfig {
+                base_url: config
+                    .discord_api_base_url
+                    .clone()
+                    .unwrap_or_else(|| guildgate_upstream::discord::DEFAULT_BASE_URL.to_owned()),
+                bot_token: guildgate_upstream::BotToken::new(token.0.clone()),
+            });
+    let enforcer = Arc::new(guildgate_upstream::Upstream::new(discord)?);
+    if enforcer.mode() == "discord" {
+        tracing::info!(
+            "Discord actions go to Discord; RCON commands run on the registered game servers"
+        );
+    } else {
+        tracing::info!(
+            "Discord actions run in record-only mode (no discord_bot_token): bans, mutes and purges are kept in guildgate's database and not pushed to Discord; RCON commands run on the registered game servers"
+        );
+    }
     let state = AppState::new(
         store.clone(),
         Arc::new(SystemClock),

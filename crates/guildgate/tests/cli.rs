@@ -657,3 +657,155 @@ fn a_crash_between_the_upstream_and_the_record_is_reconciled_at_the_next_start()
     third.kill().unwrap();
     third.wait().unwrap();
 }
+
+fn http_post_with(
+    port: u16,
+    path: &str,
+    token: &str,
+    body: &str,
+    idempotency_key: &str,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nIdempotency-Key: {idempotency_key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    (text[9..12].parse().unwrap(), text)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bans_reach_discord_and_a_discord_outage_loses_nothing() {
+    use guildgate_upstream::discord_stand_in::{DiscordStandIn, FailKind};
+    let (_, discord) = DiscordStandIn::start("bot-token-for-tests").await;
+    let db = seeded();
+    let minted = db.ok(&[
+        "token",
+        "mint",
+        "--guild",
+        GUILD,
+        "--user",
+        OWNER,
+        "--name",
+        "CI deploy bot",
+    ]);
+    let secret = minted["token"].as_str().unwrap().to_owned();
+    db.ok(&[
+        "reauth",
+        "open",
+        "--token-id",
+        minted["id"].as_str().unwrap(),
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut server = Command::new(BIN)
+        .args([
+            "serve",
+            "--database",
+            &db.url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("GUILDGATE_DISCORD_BOT_TOKEN", "bot-token-for-tests")
+        .env("GUILDGATE_DISCORD_API_BASE_URL", discord.base_url())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ban = |user: &'static str, key: &'static str| {
+        let secret = secret.clone();
+        tokio::task::spawn_blocking(move || {
+            let body = format!(
+                "{{\"user_id\":\"{user}\",\"reason\":\"raid\",\"_confirmation\":\"BAN USER {user} IN GUILD {GUILD} PERMANENT\"}}"
+            );
+            http_post_with(
+                port,
+                &format!("/api/public/v1/guilds/{GUILD}/bans"),
+                &secret,
+                &body,
+                key,
+            )
+        })
+    };
+    let status_secret = secret.clone();
+    let (_, status) = tokio::task::spawn_blocking(move || {
+        http_get(port, "/api/public/v1/status", &status_secret)
+    })
+    .await
+    .unwrap();
+    assert!(status.contains("\"discord\":\"discord\""), "{status}");
+
+    let (code, text) = ban("583912000000000010", "ban-a").await.unwrap();
+    assert_eq!(code, 201, "{text}");
+    assert!(discord.is_banned(GUILD, "583912000000000010"));
+    let put = discord
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .expect("a PUT ban");
+    assert_eq!(put.path, format!("/guilds/{GUILD}/bans/583912000000000010"));
+    let reason = put.audit_reason.unwrap();
+    assert!(
+        reason.contains("raid") && reason.contains("CI deploy bot"),
+        "{reason}"
+    );
+
+    // Discord fails once: 503, nothing recorded; the retry with the same key acts once.
+    discord.fail_next(1, FailKind::ServerError);
+    let (code, text) = ban("583912000000000011", "ban-b").await.unwrap();
+    assert_eq!(code, 503, "{text}");
+    assert!(
+        text.contains("UPSTREAM_UNAVAILABLE") && text.contains("\"retryable\":true"),
+        "{text}"
+    );
+    assert!(!discord.is_banned(GUILD, "583912000000000011"));
+    let list_secret = secret.clone();
+    let list = move || {
+        let secret = list_secret.clone();
+        tokio::task::spawn_blocking(move || {
+            http_get(
+                port,
+                &format!("/api/public/v1/guilds/{GUILD}/bans"),
+                &secret,
+            )
+        })
+    };
+    let (_, bans) = list().await.unwrap();
+    assert!(!bans.contains("583912000000000011"), "{bans}");
+    let (code, first) = ban("583912000000000011", "ban-b").await.unwrap();
+    assert_eq!(code, 201, "{first}");
+    let (code, replay) = ban("583912000000000011", "ban-b").await.unwrap();
+    assert_eq!(code, 201);
+    assert!(replay.contains("idempotent-replayed: true"), "{replay}");
+    assert!(discord.is_banned(GUILD, "583912000000000011"));
+    let puts = discord
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.path.ends_with("583912000000000011"))
+        .count();
+    assert_eq!(
+        puts, 2,
+        "the failed attempt and the retry; the replay sent nothing"
+    );
+    let (_, bans) = list().await.unwrap();
+    assert_eq!(bans.matches("583912000000000011").count(), 1, "{bans}");
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(!logged.contains("bot-token-for-tests"), "{logged}");
+}
