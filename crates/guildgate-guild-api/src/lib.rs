@@ -20,4 +20,4 @@ pub use envelope::Failure;
 pub use guildgate_storage::AuditSink;
 pub use router::{not_found, router};
 pub use state::{AppState, GuildApiConfig};
-pub use upstream::reconcile;
+pub use upstream::{lift_expired_bans, reconcile};

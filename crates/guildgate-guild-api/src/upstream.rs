@@ -163,3 +163,48 @@ pub async fn reconcile(state: &AppState, started_at: i64) -> Result<usize, ApiEr
     }
     Ok(settled)
 }
+
+/// Discord has no timed bans: when a ban's time is up, guildgate lifts it there and marks
+/// it lifted. Returns how many were lifted; failures are left for the next sweep.
+pub async fn lift_expired_bans(state: &AppState) -> usize {
+    let now = state.clock.now();
+    let bans = match state.store.expired_bans(now, 100).await {
+        Ok(bans) => bans,
+        Err(err) => {
+            tracing::warn!(%err, "cannot read expired bans");
+            return 0;
+        }
+    };
+    let mut lifted = 0;
+    for ban in bans {
+        let ctx = ActionContext {
+            token_name: "ban expiry".to_owned(),
+            reason: Some("timed ban ended".to_owned()),
+        };
+        if let Err(err) = state
+            .enforcer
+            .unban(&ctx, &ban.guild_id, &ban.user_id)
+            .await
+        {
+            tracing::warn!(ban = %ban.id, %err, "could not lift an expired ban upstream; will retry");
+            continue;
+        }
+        let result: Result<(), guildgate_storage::StoreError> = async {
+            let mut tx = state.store.begin().await?;
+            tx.lift_expired_ban(&ban.id, now).await?;
+            let mut event =
+                AuditEvent::cli(now, Some(&ban.guild_id), "unban_user", Some(&ban.user_id));
+            event.method = Some("EXPIRY".to_owned());
+            tx.append_audit(&event).await?;
+            tx.commit().await
+        }
+        .await;
+        match result {
+            Ok(()) => lifted += 1,
+            Err(err) => {
+                tracing::warn!(ban = %ban.id, %err, "could not record an expired ban as lifted")
+            }
+        }
+    }
+    lifted
+}

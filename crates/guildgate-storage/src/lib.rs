@@ -109,6 +109,8 @@ pub trait Store: TaskReads + Send + Sync + 'static {
         user_id: &str,
         now: Millis,
     ) -> StoreResult<bool>;
+    /// Timed bans whose time is up but that Discord has not been told to lift yet.
+    async fn expired_bans(&self, now: Millis, limit: u32) -> StoreResult<Vec<Ban>>;
     async fn pending_intents(&self, created_before: Millis) -> StoreResult<Vec<Intent>>;
 
     async fn strikes(&self, guild_id: &str, page: &PageRequest) -> StoreResult<Page<Strike>>;
@@ -166,6 +168,8 @@ pub trait WriteTx: TaskWrites + Send {
     async fn set_guild_tier(&mut self, id: &str, tier: GuildTier) -> StoreResult<bool>;
     async fn set_guild_mcp(&mut self, id: &str, enabled: bool) -> StoreResult<bool>;
     async fn insert_intent(&mut self, intent: &Intent) -> StoreResult<()>;
+    /// Marks a timed ban as lifted by its expiry.
+    async fn lift_expired_ban(&mut self, id: &str, now: Millis) -> StoreResult<()>;
     async fn resolve_intent(
         &mut self,
         id: &str,

@@ -53,6 +53,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(expire_idempotency_keys(store.clone()));
     // Actions a crash left between the upstream and guildgate's record are settled now.
     let started_at = guildgate_core::clock::Clock::now(&SystemClock);
+    tokio::spawn(sweep_expired_bans(state.clone()));
     let reconciling = state.clone();
     tokio::spawn(async move {
         if let Ok(settled @ 1..) = guildgate_guild_api::reconcile(&reconciling, started_at).await {
@@ -100,6 +101,18 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
         guildgate_tasks_api::not_found().await.into_response()
     } else {
         guildgate_guild_api::not_found().await
+    }
+}
+
+/// Once a minute, timed bans whose time is up are lifted on Discord and marked lifted.
+async fn sweep_expired_bans(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let lifted = guildgate_guild_api::lift_expired_bans(&state).await;
+        if lifted > 0 {
+            tracing::info!(lifted, "lifted timed bans whose time was up");
+        }
     }
 }
 

@@ -331,3 +331,76 @@ async fn an_unhandled_failure_is_a_bare_internal_error() {
         "{text}"
     );
 }
+
+/// Counts unbans, as Discord would see them.
+#[derive(Default)]
+struct Counting(std::sync::atomic::AtomicUsize);
+
+#[async_trait]
+impl Enforcer for Counting {
+    fn mode(&self) -> &'static str {
+        "counting"
+    }
+    async fn ban(&self, _: &ActionContext, _: &Ban) -> Result<(), UpstreamError> {
+        Ok(())
+    }
+    async fn unban(&self, _: &ActionContext, _: &str, _: &str) -> Result<(), UpstreamError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    async fn mute(&self, _: &ActionContext, _: &Mute) -> Result<(), UpstreamError> {
+        Ok(())
+    }
+    async fn lift_mute(&self, _: &ActionContext, _: &str, _: &str) -> Result<(), UpstreamError> {
+        Ok(())
+    }
+    async fn purge(&self, _: &ActionContext, _: &Purge) -> Result<(), UpstreamError> {
+        Ok(())
+    }
+    async fn rcon(
+        &self,
+        _: &GameServer,
+        _: &str,
+        _: &RconRun,
+    ) -> Result<Option<String>, UpstreamError> {
+        Ok(None)
+    }
+}
+
+#[tokio::test]
+async fn timed_bans_are_lifted_upstream_once_their_time_is_up() {
+    let counting = Arc::new(Counting::default());
+    let app = TestApp::start_with(Options {
+        enforcer: counting.clone(),
+        ..Options::default()
+    })
+    .await;
+    let token = app.mint("bans.read,bans.write").await;
+    app.open_window(&token.id).await;
+    let sentinel = format!("BAN USER {TARGET} IN GUILD {GUILD} DURATION 60");
+    let reply = app
+        .post(
+            &g("/bans"),
+            &token.secret,
+            json!({"user_id": TARGET, "duration_minutes": 60, "_confirmation": sentinel}),
+        )
+        .await;
+    assert_eq!(reply.status, 201);
+    assert_eq!(
+        guildgate_guild_api::lift_expired_bans(&app.state).await,
+        0,
+        "not yet"
+    );
+    app.clock.advance(60 * 60 * 1000);
+    assert_eq!(guildgate_guild_api::lift_expired_bans(&app.state).await, 1);
+    assert_eq!(
+        guildgate_guild_api::lift_expired_bans(&app.state).await,
+        0,
+        "once"
+    );
+    assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        app.get(&g("/bans"), &token.secret).await.body["data"],
+        json!([])
+    );
+}

@@ -283,6 +283,18 @@ impl Store for SqliteStore {
         Ok(count > 0)
     }
 
+    async fn expired_bans(&self, now: Millis, limit: u32) -> StoreResult<Vec<Ban>> {
+        let rows = sqlx::query(
+            "SELECT * FROM bans WHERE lifted_at IS NULL AND expires_at IS NOT NULL AND expires_at <= $1 \
+             ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(rows::ban).collect()
+    }
+
     async fn pending_intents(&self, created_before: Millis) -> StoreResult<Vec<Intent>> {
         let rows = sqlx::query(
             "SELECT * FROM upstream_intents WHERE status = 'pending' AND created_at < $1 ORDER BY id",

@@ -101,6 +101,15 @@ impl WriteTx for SqliteTx {
         Ok(())
     }
 
+    async fn lift_expired_ban(&mut self, id: &str, now: Millis) -> StoreResult<()> {
+        sqlx::query("UPDATE bans SET lifted_at = $2, lifted_by = 'expiry' WHERE id = $1 AND lifted_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn resolve_intent(
         &mut self,
         id: &str,
