@@ -550,7 +550,12 @@ async fn rcon_runs_on_a_real_server_and_a_wrong_password_never_leaks() {
     );
 }
 
-fn start_server(db: &Db, port: u16, crash_after_upstream: bool) -> std::process::Child {
+fn start_server(
+    db: &Db,
+    port: u16,
+    crash_after_upstream: bool,
+    discord: &str,
+) -> std::process::Child {
     let mut command = Command::new(BIN);
     command
         .args([
@@ -560,6 +565,8 @@ fn start_server(db: &Db, port: u16, crash_after_upstream: bool) -> std::process:
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
+        .env("GUILDGATE_DISCORD_BOT_TOKEN", "bot-token-for-tests")
+        .env("GUILDGATE_DISCORD_API_BASE_URL", discord)
         .stderr(std::process::Stdio::null());
     if crash_after_upstream {
         command.env("GUILDGATE_FAULT_CRASH_AFTER_UPSTREAM", "1");
@@ -576,8 +583,11 @@ fn start_server(db: &Db, port: u16, crash_after_upstream: bool) -> std::process:
     child
 }
 
-#[test]
-fn a_crash_between_the_upstream_and_the_record_is_reconciled_at_the_next_start() {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_between_discord_and_the_record_is_reconciled_at_the_next_start() {
+    let (_, discord) =
+        guildgate_upstream::discord_stand_in::DiscordStandIn::start("bot-token-for-tests").await;
+    let base = discord.base_url();
     let db = seeded();
     let minted = db.ok(&[
         "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", "ops",
@@ -594,68 +604,84 @@ fn a_crash_between_the_upstream_and_the_record_is_reconciled_at_the_next_start()
         .local_addr()
         .unwrap()
         .port();
-    let mut doomed = start_server(&db, port, true);
-    let body = format!(
-        "{{\"user_id\":\"583912000000000000\",\"reason\":\"raid\",\"_confirmation\":\"BAN USER 583912000000000000 IN GUILD {GUILD} PERMANENT\"}}"
-    );
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "POST /api/public/v1/guilds/{GUILD}/bans HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {secret}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
+    let (secret_a, base_a) = (secret.clone(), base.clone());
+    let db = tokio::task::spawn_blocking(move || {
+        let mut doomed = start_server(&db, port, true, &base_a);
+        let body = format!(
+            "{{\"user_id\":\"583912000000000000\",\"reason\":\"raid\",\"_confirmation\":\"BAN USER 583912000000000000 IN GUILD {GUILD} PERMANENT\"}}"
+        );
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "POST /api/public/v1/guilds/{GUILD}/bans HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {secret_a}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.is_empty(), "the process died before answering: {answer}");
+        assert!(!doomed.wait().unwrap().success(), "aborted by the fault");
+        db
+    })
+    .await
     .unwrap();
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    assert!(
-        answer.is_empty(),
-        "the process died before answering: {answer}"
-    );
-    assert!(!doomed.wait().unwrap().success(), "aborted by the fault");
+    // Discord banned the user; guildgate has no record of it yet.
+    assert!(discord.is_banned(GUILD, "583912000000000000"));
 
     // The next start finds the pending intent, applies it again and records it once.
-    let mut server = start_server(&db, port, false);
-    let started = Instant::now();
-    let bans = loop {
-        let (status, text) = http_get(
+    let (bans, audit) = tokio::task::spawn_blocking(move || {
+        let mut server = start_server(&db, port, false, &base);
+        let started = Instant::now();
+        let bans = loop {
+            let (status, text) = http_get(
+                port,
+                &format!("/api/public/v1/guilds/{GUILD}/bans"),
+                &secret,
+            );
+            assert_eq!(status, 200, "{text}");
+            if text.contains("583912000000000000") || started.elapsed() > Duration::from_secs(10) {
+                break text;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let (_, audit) = http_get(
             port,
-            &format!("/api/public/v1/guilds/{GUILD}/bans"),
+            &format!("/api/public/v1/guilds/{GUILD}/audit?limit=100"),
             &secret,
         );
-        assert_eq!(status, 200, "{text}");
-        if text.contains("583912000000000000") || started.elapsed() > Duration::from_secs(10) {
-            break text;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        server.kill().unwrap();
+        server.wait().unwrap();
+        // A third start has nothing left to reconcile.
+        let mut third = start_server(&db, port, false, &base);
+        std::thread::sleep(Duration::from_millis(300));
+        let (_, again) = http_get(
+            port,
+            &format!("/api/public/v1/guilds/{GUILD}/audit?limit=100"),
+            &secret,
+        );
+        assert_eq!(again.matches("\"method\":\"RECONCILE\"").count(), 1);
+        third.kill().unwrap();
+        third.wait().unwrap();
+        (bans, audit)
+    })
+    .await
+    .unwrap();
     assert_eq!(
         bans.matches("\"user_id\":\"583912000000000000\"").count(),
         1,
         "{bans}"
-    );
-    let (_, audit) = http_get(
-        port,
-        &format!("/api/public/v1/guilds/{GUILD}/audit?limit=100"),
-        &secret,
     );
     assert_eq!(
         audit.matches("\"method\":\"RECONCILE\"").count(),
         1,
         "{audit}"
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
-    // A third start has nothing left to reconcile.
-    let mut third = start_server(&db, port, false);
-    std::thread::sleep(Duration::from_millis(300));
-    let (_, audit) = http_get(
-        port,
-        &format!("/api/public/v1/guilds/{GUILD}/audit?limit=100"),
-        &secret,
-    );
-    assert_eq!(audit.matches("\"method\":\"RECONCILE\"").count(), 1);
-    third.kill().unwrap();
-    third.wait().unwrap();
+    let puts = discord
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .count();
+    assert_eq!(puts, 2, "the crashed attempt and the idempotent re-send");
 }
 
 fn http_post_with(
