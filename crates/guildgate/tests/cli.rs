@@ -239,14 +239,7 @@ fn serve_answers_a_minted_token_and_logs_no_secret() {
         .stderr(log.reopen().unwrap())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(port);
     let (status, text) = http_get(
         port,
         &format!("/api/public/v1/guilds/{GUILD}/strikes?limit=10"),
@@ -372,14 +365,7 @@ fn one_server_answers_both_surfaces_in_their_own_shapes() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(port);
     let (status, text) = http_get(port, "/api/v1/me", &key);
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("ana@example.com"));
@@ -493,14 +479,7 @@ async fn rcon_runs_on_a_real_server_and_a_wrong_password_never_leaks() {
         .stderr(log.reopen().unwrap())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(port);
     let run = |server_id: String, command: &'static str| {
         let secret = secret.clone();
         tokio::task::spawn_blocking(move || {
@@ -572,14 +551,7 @@ fn start_server(
         command.env("GUILDGATE_FAULT_CRASH_AFTER_UPSTREAM", "1");
     }
     let child = command.spawn().unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(port);
     child
 }
 
@@ -744,14 +716,7 @@ async fn bans_reach_discord_and_a_discord_outage_loses_nothing() {
         .stderr(log.reopen().unwrap())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(port);
     let ban = |user: &'static str, key: &'static str| {
         let secret = secret.clone();
         tokio::task::spawn_blocking(move || {
@@ -834,4 +799,16 @@ async fn bans_reach_discord_and_a_discord_outage_loses_nothing() {
     server.wait().unwrap();
     let logged = std::fs::read_to_string(log.path()).unwrap();
     assert!(!logged.contains("bot-token-for-tests"), "{logged}");
+}
+
+/// Waits until a server listens on `port`.
+fn wait_for(port: u16) {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
