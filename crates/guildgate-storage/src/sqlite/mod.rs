@@ -3,6 +3,7 @@
 //! readers. Migrations run when the store opens.
 
 mod rows;
+mod task_rows;
 mod tasks;
 mod tx;
 

@@ -1,0 +1,190 @@
+//! Helpers for the tests that drive the real binary.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_guildgate");
+pub const GUILD: &str = "100000000000000000";
+pub const OWNER: &str = "583912000000000001";
+pub const MOD: &str = "583912000000000002";
+
+pub struct Db {
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Db {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Db {
+            url: format!("sqlite://{}/g.db", dir.path().display()),
+            _dir: dir,
+        }
+    }
+
+    pub fn admin(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(["admin", "--database", &self.url])
+            .args(args)
+            .arg("--json")
+            .env_remove("GUILDGATE_SECRET_KEY")
+            .output()
+            .unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> Value {
+        let out = self.admin(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    pub fn fails(&self, args: &[&str]) -> Value {
+        let out = self.admin(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        serde_json::from_slice(&out.stderr).unwrap()
+    }
+}
+
+pub fn seeded() -> Db {
+    let db = Db::new();
+    db.ok(&[
+        "guild", "create", "--id", GUILD, "--name", "Test", "--owner", OWNER, "--tier", "pro",
+    ]);
+    db.ok(&[
+        "member",
+        "add",
+        "--guild",
+        GUILD,
+        "--user",
+        MOD,
+        "--capabilities",
+        "strikes.read,strikes.write",
+    ]);
+    db
+}
+
+pub fn http_get(port: u16, path: &str, token: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let status = text[9..12].parse().unwrap();
+    (status, text)
+}
+
+pub fn http_post(port: u16, path: &str, token: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    (text[9..12].parse().unwrap(), text)
+}
+
+pub fn add_server(db: &Db, port: u16, password: &str) -> String {
+    let mut child = Command::new(BIN)
+        .args([
+            "admin",
+            "--database",
+            &db.url,
+            "server",
+            "add",
+            "--guild",
+            GUILD,
+            "--name",
+            "eu-1",
+        ])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--password-stdin",
+            "--json",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let server: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(password));
+    server["id"].as_str().unwrap().to_owned()
+}
+
+pub fn start_server(
+    db: &Db,
+    port: u16,
+    crash_after_upstream: bool,
+    discord: &str,
+) -> std::process::Child {
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "serve",
+            "--database",
+            &db.url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("GUILDGATE_DISCORD_BOT_TOKEN", "bot-token-for-tests")
+        .env("GUILDGATE_DISCORD_API_BASE_URL", discord)
+        .stderr(std::process::Stdio::null());
+    if crash_after_upstream {
+        command.env("GUILDGATE_FAULT_CRASH_AFTER_UPSTREAM", "1");
+    }
+    let child = command.spawn().unwrap();
+    wait_for(port);
+    child
+}
+
+pub fn http_post_with(
+    port: u16,
+    path: &str,
+    token: &str,
+    body: &str,
+    idempotency_key: &str,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nIdempotency-Key: {idempotency_key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    (text[9..12].parse().unwrap(), text)
+}
+
+/// Waits until a server listens on `port`.
+pub fn wait_for(port: u16) {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
