@@ -149,24 +149,9 @@ fn serve_answers_a_minted_token_and_logs_no_secret() {
         "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", "bot",
     ]);
     let secret = minted["token"].as_str().unwrap().to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = tempfile::NamedTempFile::new().unwrap();
-    let mut server = Command::new(BIN)
-        .args([
-            "serve",
-            "--database",
-            &db.url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    wait_for(port);
+    let mut server = serve(&db, port, &[], Some(&log));
     let (status, text) = http_get(
         port,
         &format!("/api/public/v1/guilds/{GUILD}/strikes?limit=10"),
@@ -276,23 +261,8 @@ fn one_server_answers_both_surfaces_in_their_own_shapes() {
     let listed = db.ok(&["tasks-key", "list", "--workspace", "1"]);
     assert!(!listed.to_string().contains(&key[5..]));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(BIN)
-        .args([
-            "serve",
-            "--database",
-            &db.url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(port);
+    let port = free_port();
+    let mut server = serve(&db, port, &[], None);
     let (status, text) = http_get(port, "/api/v1/me", &key);
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("ana@example.com"));

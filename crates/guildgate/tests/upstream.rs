@@ -5,7 +5,6 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -35,24 +34,9 @@ async fn rcon_runs_on_a_real_server_and_a_wrong_password_never_leaks() {
         "--token-id",
         minted["id"].as_str().unwrap(),
     ]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = tempfile::NamedTempFile::new().unwrap();
-    let mut server = Command::new(BIN)
-        .args([
-            "serve",
-            "--database",
-            &db.url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    wait_for(port);
+    let mut server = serve(&db, port, &[], Some(&log));
     let run = |server_id: String, command: &'static str| {
         let secret = secret.clone();
         tokio::task::spawn_blocking(move || {
@@ -118,11 +102,7 @@ async fn a_crash_between_discord_and_the_record_is_reconciled_at_the_next_start(
         "--token-id",
         minted["id"].as_str().unwrap(),
     ]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let (secret_a, base_a) = (secret.clone(), base.clone());
     let db = tokio::task::spawn_blocking(move || {
         let mut doomed = start_server(&db, port, true, &base_a);
@@ -225,26 +205,17 @@ async fn bans_reach_discord_and_a_discord_outage_loses_nothing() {
         "--token-id",
         minted["id"].as_str().unwrap(),
     ]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = tempfile::NamedTempFile::new().unwrap();
-    let mut server = Command::new(BIN)
-        .args([
-            "serve",
-            "--database",
-            &db.url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("GUILDGATE_DISCORD_BOT_TOKEN", "bot-token-for-tests")
-        .env("GUILDGATE_DISCORD_API_BASE_URL", discord.base_url())
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    wait_for(port);
+    let mut server = serve(
+        &db,
+        port,
+        &[
+            ("GUILDGATE_DISCORD_BOT_TOKEN", "bot-token-for-tests"),
+            ("GUILDGATE_DISCORD_API_BASE_URL", &discord.base_url()),
+        ],
+        Some(&log),
+    );
     let ban = |user: &'static str, key: &'static str| {
         let secret = secret.clone();
         tokio::task::spawn_blocking(move || {

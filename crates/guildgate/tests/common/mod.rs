@@ -132,14 +132,28 @@ pub fn add_server(db: &Db, port: u16, password: &str) -> String {
     server["id"].as_str().unwrap().to_owned()
 }
 
-pub fn start_server(
+/// A loopback port nothing listens on yet.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `guildgate serve` on `db` with `envs`, its log in `log` (or discarded), and
+/// returns once it listens.
+pub fn serve(
     db: &Db,
     port: u16,
-    crash_after_upstream: bool,
-    discord: &str,
+    envs: &[(&str, &str)],
+    log: Option<&tempfile::NamedTempFile>,
 ) -> std::process::Child {
-    let mut command = Command::new(BIN);
-    command
+    let stderr = match log {
+        Some(log) => std::process::Stdio::from(log.reopen().unwrap()),
+        None => std::process::Stdio::null(),
+    };
+    let child = Command::new(BIN)
         .args([
             "serve",
             "--database",
@@ -147,15 +161,29 @@ pub fn start_server(
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
-        .env("GUILDGATE_DISCORD_BOT_TOKEN", "bot-token-for-tests")
-        .env("GUILDGATE_DISCORD_API_BASE_URL", discord)
-        .stderr(std::process::Stdio::null());
-    if crash_after_upstream {
-        command.env("GUILDGATE_FAULT_CRASH_AFTER_UPSTREAM", "1");
-    }
-    let child = command.spawn().unwrap();
+        .envs(envs.iter().copied())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
     wait_for(port);
     child
+}
+
+/// `serve` against a Discord stand-in, optionally aborting right after the upstream call.
+pub fn start_server(
+    db: &Db,
+    port: u16,
+    crash_after_upstream: bool,
+    discord: &str,
+) -> std::process::Child {
+    let mut envs = vec![
+        ("GUILDGATE_DISCORD_BOT_TOKEN", "bot-token-for-tests"),
+        ("GUILDGATE_DISCORD_API_BASE_URL", discord),
+    ];
+    if crash_after_upstream {
+        envs.push(("GUILDGATE_FAULT_CRASH_AFTER_UPSTREAM", "1"));
+    }
+    serve(db, port, &envs, None)
 }
 
 pub fn http_post_with(
