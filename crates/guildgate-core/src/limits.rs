@@ -116,10 +116,15 @@ pub struct Decision {
 impl Decision {
     /// The bucket closest to refusing: the one the `X-RateLimit-*` headers describe.
     pub fn tightest(&self) -> Option<&BucketState> {
-        self.buckets.iter().min_by(|a, b| {
-            (a.remaining as u64 * b.limit as u64).cmp(&(b.remaining as u64 * a.limit as u64))
-        })
+        tightest(&self.buckets)
     }
+}
+
+/// Of `buckets`, the one with the smallest share of its limit left.
+pub fn tightest(buckets: &[BucketState]) -> Option<&BucketState> {
+    buckets.iter().min_by(|a, b| {
+        (a.remaining as u64 * b.limit as u64).cmp(&(b.remaining as u64 * a.limit as u64))
+    })
 }
 
 #[derive(Clone, Copy, Debug)]

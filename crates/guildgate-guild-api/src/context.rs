@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
 use guildgate_core::error::{ApiError, ErrorCode};
 use guildgate_core::ids::{new_request_id, new_ulid};
-use guildgate_core::limits::{BucketRequest, BucketState, Decision};
+use guildgate_core::limits::{BucketRequest, BucketState};
 use guildgate_core::model::SOURCE_MCP;
 use guildgate_core::policy::{EndpointPolicy, POLICIES, PUBLIC_PREFIX};
 
@@ -220,12 +220,7 @@ fn header_value(value: &str) -> HeaderValue {
 /// `X-RateLimit-*` describe the tightest bucket; the IETF `RateLimit` and
 /// `RateLimit-Policy` fields list every bucket the call drew from.
 fn rate_limit_headers(headers: &mut HeaderMap, buckets: &[BucketState]) {
-    let decision = Decision {
-        allowed: true,
-        retry_after_secs: 0,
-        buckets: buckets.to_vec(),
-    };
-    let Some(tightest) = decision.tightest() else {
+    let Some(tightest) = guildgate_core::limits::tightest(buckets) else {
         return;
     };
     headers.insert("x-ratelimit-limit", HeaderValue::from(tightest.limit));
