@@ -235,7 +235,7 @@ impl Call {
         )
         .await?;
         let held = match admission {
-            idempotent::Admission::Proceed(held) => held,
+            idempotent::Admission::Proceed(hold) => hold,
             idempotent::Admission::Replay { status, body } => {
                 return Ok(Admission::Replay(json_response(status, body, true)));
             }
@@ -254,11 +254,10 @@ impl Call {
                 .into());
             }
         };
+        // Drawn before the transaction opens: a refused call never takes the writer.
         self.draw(tier)?;
-        Ok(Admission::Proceed(Box::new(Write {
-            call: self,
-            held: *held,
-        })))
+        let held = held.begin().await?;
+        Ok(Admission::Proceed(Box::new(Write { call: self, held })))
     }
 }
 

@@ -16,7 +16,7 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// What a write with (or without) a key may do.
 pub enum Admission {
-    Proceed(Box<HeldWrite>),
+    Proceed(KeyHold),
     /// Completed before with the same request: answer this again.
     Replay {
         status: u16,
@@ -38,7 +38,9 @@ pub fn fingerprint(method: &str, path: &str, body_digest: [u8; 32]) -> [u8; 32] 
     hasher.finalize().into()
 }
 
-/// Settles `key` (owned by `owner_id`, the token or API key) and opens the transaction.
+/// Settles `key` (owned by `owner_id`, the token or API key). The transaction is opened
+/// afterwards, with [`KeyHold::begin`], so a call refused in between (a rate limit) never
+/// takes the database's writer.
 pub async fn admit(
     store: &Arc<dyn Store>,
     owner_id: &str,
@@ -60,20 +62,50 @@ pub async fn admit(
             IdempotencyStart::Mismatch => return Ok(Admission::Mismatch),
         },
     };
-    let tx = store.begin().await?;
-    Ok(Admission::Proceed(Box::new(HeldWrite {
+    Ok(Admission::Proceed(KeyHold {
         store: store.clone(),
         owner_id: owner_id.to_owned(),
         key: held,
-        tx: Some(tx),
-    })))
+    }))
 }
 
-pub struct HeldWrite {
+/// A settled key (or none). Dropped before its write commits a response, it lets the key
+/// go, so a retry runs afresh.
+pub struct KeyHold {
     store: Arc<dyn Store>,
     owner_id: String,
     key: Option<String>,
+}
+
+impl KeyHold {
+    /// Opens the transaction the change will commit in.
+    pub async fn begin(self) -> StoreResult<HeldWrite> {
+        let tx = self.store.begin().await?;
+        Ok(HeldWrite {
+            tx: Some(tx),
+            hold: self,
+        })
+    }
+}
+
+impl Drop for KeyHold {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let store = self.store.clone();
+            let owner_id = std::mem::take(&mut self.owner_id);
+            tokio::spawn(async move {
+                if let Err(err) = store.release_idempotent(&owner_id, &key).await {
+                    tracing::warn!(%err, "could not release an idempotency key");
+                }
+            });
+        }
+    }
+}
+
+/// An open write. Fields drop in order: the transaction rolls back, then the key is let go.
+pub struct HeldWrite {
     tx: Option<Box<dyn WriteTx>>,
+    hold: KeyHold,
 }
 
 impl HeldWrite {
@@ -88,7 +120,7 @@ impl HeldWrite {
     pub async fn checkpoint(&mut self) -> StoreResult<()> {
         let tx = self.tx.take().expect("the transaction lives until commit");
         tx.commit().await?;
-        self.tx = Some(self.store.begin().await?);
+        self.tx = Some(self.hold.store.begin().await?);
         Ok(())
     }
 
@@ -103,25 +135,10 @@ impl HeldWrite {
     pub async fn commit(mut self, audit: &AuditEvent, status: u16, body: &str) -> StoreResult<()> {
         let mut tx = self.tx.take().expect("the transaction lives until commit");
         tx.append_audit(audit).await?;
-        if let Some(key) = self.key.take() {
-            tx.complete_idempotent(&self.owner_id, &key, status, body)
+        if let Some(key) = self.hold.key.take() {
+            tx.complete_idempotent(&self.hold.owner_id, &key, status, body)
                 .await?;
         }
         tx.commit().await
-    }
-}
-
-impl Drop for HeldWrite {
-    fn drop(&mut self) {
-        drop(self.tx.take());
-        if let Some(key) = self.key.take() {
-            let store = self.store.clone();
-            let owner_id = std::mem::take(&mut self.owner_id);
-            tokio::spawn(async move {
-                if let Err(err) = store.release_idempotent(&owner_id, &key).await {
-                    tracing::warn!(%err, "could not release an idempotency key");
-                }
-            });
-        }
     }
 }

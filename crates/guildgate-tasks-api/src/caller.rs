@@ -187,10 +187,10 @@ impl Caller {
         )
         .await?;
         match admission {
-            idempotent::Admission::Proceed(held) => Ok(Admission::Proceed(Box::new(Write {
-                caller: self,
-                held: *held,
-            }))),
+            idempotent::Admission::Proceed(hold) => {
+                let held = hold.begin().await?;
+                Ok(Admission::Proceed(Box::new(Write { caller: self, held })))
+            }
             idempotent::Admission::Replay { status, body } => {
                 Ok(Admission::Replay(json_response(status, body, true)))
             }
