@@ -70,6 +70,7 @@ async fn seed(store: &SqliteStore, key: &SecretKey) -> (String, String, String) 
         last_used_at: None,
         last_used_ip: None,
         source: "cli".into(),
+        replaced_by: None,
     };
     let ticket = new_ulid();
     let mut tx = store.begin().await.unwrap();

@@ -11,6 +11,8 @@ pub enum ActorSource {
     Mcp,
     Dashboard,
     Cli,
+    /// The server's own scheduled work (lifting timed bans, ending rotation grace periods).
+    System,
 }
 
 impl ActorSource {
@@ -20,11 +22,12 @@ impl ActorSource {
             ActorSource::Mcp => "mcp",
             ActorSource::Dashboard => "dashboard",
             ActorSource::Cli => "cli",
+            ActorSource::System => "system",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Token, Self::Mcp, Self::Dashboard, Self::Cli]
+        [Self::Token, Self::Mcp, Self::Dashboard, Self::Cli, Self::System]
             .into_iter()
             .find(|s| s.as_str() == value)
     }

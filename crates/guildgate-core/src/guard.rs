@@ -111,6 +111,7 @@ mod tests {
                 last_used_at: None,
                 last_used_ip: None,
                 source: "cli".into(),
+                replaced_by: None,
             },
             issuer_capabilities: Some(CapabilitySet::parse_list("c", "strikes.read").unwrap()),
             guild_tier: GuildTier::Pro,

@@ -2,6 +2,7 @@
 //! capabilities, the policy table, sentinels, rate limits, the error-code table, audit
 //! events and the domain model. Every API surface and the storage layer build on this.
 
+pub mod account;
 pub mod audit;
 pub mod bodies;
 pub mod capability;

@@ -64,6 +64,7 @@ pub mod revoke_reason {
     pub const BY_OWNER: &str = "revoked by owner";
     pub const ISSUER_LEFT: &str = "issuer left the guild";
     pub const LEFT_PRO: &str = "guild left the pro tier";
+    pub const ROTATED: &str = "replaced by rotation; grace period over";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -88,11 +89,16 @@ pub struct TokenRecord {
     pub last_used_ip: Option<String>,
     /// How it was minted: `cli`, `dashboard`, or `mcp` (the device flow).
     pub source: String,
+    /// Set when the token was rotated: the id of its successor. It works until its
+    /// shortened expiry (the grace period), then is revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
 }
 
 /// Tokens paired through the device flow for an MCP client.
 pub const SOURCE_MCP: &str = "mcp";
 pub const SOURCE_CLI: &str = "cli";
+pub const SOURCE_DASHBOARD: &str = "dashboard";
 
 impl TokenRecord {
     pub fn status(&self, now: Millis) -> &'static str {

@@ -299,6 +299,7 @@ async fn issue(
         last_used_at: None,
         last_used_ip: None,
         source: SOURCE_MCP.to_owned(),
+        replaced_by: None,
     };
     tx.insert_token(&token, &state.hasher.hash(secret.expose()))
         .await?;

@@ -5,9 +5,11 @@
 mod audit_sink;
 pub mod idempotent;
 mod migrate;
+mod owner;
 pub mod sqlite;
 mod tasks;
 
+pub use owner::{OwnerReads, OwnerWrites};
 pub use tasks::{ContainerKind, NewTask, TaskReads, TaskWrites};
 
 use async_trait::async_trait;
@@ -62,6 +64,10 @@ pub struct AuditFilter {
     pub actor_source: Option<String>,
     pub token_id: Option<String>,
     pub outcome: Option<String>,
+    /// Rows at or after this time.
+    pub since: Option<Millis>,
+    /// Rows before this time.
+    pub until: Option<Millis>,
 }
 
 /// What an `Idempotency-Key` already stands for.
@@ -78,7 +84,7 @@ pub enum IdempotencyStart {
 }
 
 #[async_trait]
-pub trait Store: TaskReads + Send + Sync + 'static {
+pub trait Store: TaskReads + OwnerReads + Send + Sync + 'static {
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>>;
     /// Changes whenever a commit of this process revokes tokens or changes a member's
     /// capabilities or a guild's tier or features: a token cache keyed on it never serves
@@ -163,7 +169,7 @@ pub trait Store: TaskReads + Send + Sync + 'static {
 
 /// One write transaction. Dropping it without `commit` rolls everything back.
 #[async_trait]
-pub trait WriteTx: TaskWrites + Send {
+pub trait WriteTx: TaskWrites + OwnerWrites + Send {
     async fn insert_guild(&mut self, guild: &Guild) -> StoreResult<()>;
     async fn set_guild_tier(&mut self, id: &str, tier: GuildTier) -> StoreResult<bool>;
     async fn set_guild_mcp(&mut self, id: &str, enabled: bool) -> StoreResult<bool>;

@@ -29,7 +29,7 @@ pub async fn list_audit(call: Call, GuildQuery(q): GuildQuery<AuditQuery>) -> An
     {
         return Err(ApiError::validation(
             "actor_source",
-            "actor_source must be token, mcp, dashboard or cli",
+            "actor_source must be token, mcp, dashboard, cli or system",
         )
         .into());
     }
@@ -47,6 +47,7 @@ pub async fn list_audit(call: Call, GuildQuery(q): GuildQuery<AuditQuery>) -> An
                 o.to_ascii_uppercase()
             }
         }),
+        ..AuditFilter::default()
     };
     ok(&call
         .state

@@ -204,6 +204,7 @@ impl TestApp {
             last_used_at: None,
             last_used_ip: None,
             source: "cli".into(),
+            replaced_by: None,
         };
         edit(&mut record);
         let mut tx = self.store.begin().await.unwrap();

@@ -2,6 +2,7 @@
 //! at a time, so queueing in the pool beats retrying on SQLITE_BUSY) and a small pool of
 //! readers. Migrations run when the store opens.
 
+mod owner;
 mod rows;
 mod task_rows;
 mod tasks;
@@ -393,13 +394,19 @@ impl Store for SqliteStore {
     ) -> StoreResult<Page<AuditRow>> {
         let sql = "SELECT * FROM audit_log WHERE guild_id = $1 AND surface = $5 \
                    AND ($2 = '' OR actor_source = $2) AND ($3 = '' OR token_id = $3) \
-                   AND ($4 = '' OR outcome = $4)";
+                   AND ($4 = '' OR outcome = $4) \
+                   AND ($6 = '' OR at >= CAST($6 AS INTEGER)) \
+                   AND ($7 = '' OR at < CAST($7 AS INTEGER))";
+        let since = filter.since.map(|t| t.to_string()).unwrap_or_default();
+        let until = filter.until.map(|t| t.to_string()).unwrap_or_default();
         let binds = [
             guild_id,
             filter.actor_source.as_deref().unwrap_or(""),
             filter.token_id.as_deref().unwrap_or(""),
             filter.outcome.as_deref().unwrap_or(""),
             filter.surface.as_deref().unwrap_or("guild"),
+            &since,
+            &until,
         ];
         page(&self.reader, sql, &binds, req, rows::audit, |a| &a.id).await
     }

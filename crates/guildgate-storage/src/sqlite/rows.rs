@@ -41,7 +41,7 @@ pub fn member(row: &SqliteRow) -> StoreResult<Member> {
 
 pub const TOKEN_COLUMNS: &str = "t.id, t.guild_id, t.user_id, t.name, t.capabilities, \
     t.allowed_cidrs, t.allow_self_reauth, t.created_at, t.expires_at, t.revoked_at, \
-    t.revoked_reason, t.last_used_at, t.last_used_ip, t.source";
+    t.revoked_reason, t.last_used_at, t.last_used_ip, t.source, t.replaced_by";
 
 pub fn token(row: &SqliteRow) -> StoreResult<TokenRecord> {
     let cidrs: String = row.try_get("allowed_cidrs")?;
@@ -64,6 +64,7 @@ pub fn token(row: &SqliteRow) -> StoreResult<TokenRecord> {
         last_used_at: row.try_get("last_used_at")?,
         last_used_ip: row.try_get("last_used_ip")?,
         source: row.try_get("source")?,
+        replaced_by: row.try_get("replaced_by")?,
     })
 }
 

@@ -21,7 +21,7 @@ pub struct SqliteTx {
     pub(super) tx: Transaction<'static, Sqlite>,
     auth_generation: Arc<AtomicU64>,
     /// This transaction changes what some token may do: caches must forget on commit.
-    touches_auth: bool,
+    pub(super) touches_auth: bool,
 }
 
 impl SqliteTx {

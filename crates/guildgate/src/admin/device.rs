@@ -1,13 +1,10 @@
 //! `admin device approve|deny`: the owner's side of MCP pairing (the device flow's
-//! verification step, until the dashboard has its MCP Tokens tab).
+//! verification step; the dashboard's MCP Tokens tab does the same).
 
 use clap::Subcommand;
-use guildgate_core::audit::AuditEvent;
 use guildgate_core::capability::CapabilitySet;
-use guildgate_core::device::{DeviceStatus, normalise_user_code};
-use guildgate_core::error::ApiError;
 use guildgate_core::ids::Snowflake;
-use guildgate_core::issuance::mint_snapshot;
+use guildgate_owner::{Owner, PairingDecision, decide_pairing};
 use serde_json::json;
 
 use super::{AdminError, Ctx, Outcome};
@@ -34,73 +31,41 @@ pub enum DeviceCommand {
 }
 
 pub async fn device(ctx: &Ctx, command: DeviceCommand) -> Result<Outcome, AdminError> {
-    let (DeviceCommand::Approve { user_code, .. } | DeviceCommand::Deny { user_code }) = &command;
-    let user_code = normalise_user_code(user_code).ok_or_else(|| {
-        ApiError::validation("user-code", "a user code is 8 letters, shown as XXXX-XXXX")
-    })?;
-    let mut code = ctx
-        .store
-        .device_code_by_user_code(&user_code)
-        .await?
-        .ok_or_else(|| ApiError::not_found(&format!("Pairing {user_code}")))?;
-    if code.status != DeviceStatus::Pending || code.expires_at <= ctx.now {
-        return Err(ApiError::validation(
-            "user-code",
-            format!("pairing {user_code} is no longer pending"),
-        )
-        .into());
-    }
-    let guild = ctx
-        .store
-        .guild(&code.guild_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Guild"))?;
-    let action = match command {
+    let hasher = ctx.hasher()?;
+    let owner = Owner {
+        store: ctx.store.as_ref(),
+        hasher: &hasher,
+    };
+    let (user_code, decision) = match command {
         DeviceCommand::Approve {
-            user, capabilities, ..
+            user_code,
+            user,
+            capabilities,
         } => {
-            let issuer = match user {
-                Some(user) => Snowflake::parse("user", &user)?.to_string(),
-                None => guild.owner_id.clone(),
-            };
-            if issuer != guild.owner_id {
-                return Err(
-                    ApiError::forbidden("only the guild's owner can approve MCP pairings").into(),
-                );
-            }
-            let requested = capabilities
+            let issuer = user
+                .map(|user| Snowflake::parse("user", &user).map(|id| id.to_string()))
+                .transpose()?;
+            let capabilities = capabilities
                 .map(|c| CapabilitySet::parse_list("capabilities", &c))
                 .transpose()?;
-            let member = ctx.store.member(&guild.id, &issuer).await?;
-            let snapshot = mint_snapshot(&guild, member.as_ref(), requested, None, ctx.now)?;
-            code.status = DeviceStatus::Approved;
-            code.approved_by = Some(issuer);
-            code.capabilities = Some(snapshot);
-            "device.approve"
+            let decision = PairingDecision::Approve {
+                issuer,
+                capabilities,
+            };
+            (user_code, decision)
         }
-        DeviceCommand::Deny { .. } => {
-            code.status = DeviceStatus::Denied;
-            "device.deny"
-        }
+        DeviceCommand::Deny { user_code } => (user_code, PairingDecision::Deny),
     };
-    let mut tx = ctx.store.begin().await?;
-    tx.update_device_code(&code, None).await?;
-    tx.append_audit(&AuditEvent::cli(
-        ctx.now,
-        Some(&guild.id),
-        action,
-        Some(&user_code),
-    ))
-    .await?;
-    tx.commit().await?;
+    let code = decide_pairing(owner, &ctx.actor(), &user_code, None, decision).await?;
     Ok(Outcome {
         human: format!(
-            "pairing {user_code} for {} is {}",
+            "pairing {} for {} is {}",
+            code.user_code,
             code.client_name,
             code.status.as_str()
         ),
         json: json!({
-            "user_code": user_code,
+            "user_code": code.user_code,
             "client_name": code.client_name,
             "guild_id": code.guild_id,
             "status": code.status.as_str(),

@@ -7,12 +7,14 @@ mod guilds;
 mod seed;
 mod tasks;
 mod tokens;
+mod users;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use guildgate_core::clock::{Clock, SystemClock};
+use guildgate_core::crypto::SecretHasher;
 use guildgate_core::error::ApiError;
 use guildgate_storage::{SqliteStore, Store, StoreError};
 use serde_json::Value;
@@ -51,6 +53,9 @@ enum AdminCommand {
     Workspace(tasks::WorkspaceCommand),
     #[command(subcommand)]
     TasksKey(tasks::TasksKeyCommand),
+    /// Dashboard accounts.
+    #[command(subcommand)]
+    User(users::UserCommand),
 }
 
 /// What an admin command failed with.
@@ -70,6 +75,15 @@ impl From<ApiError> for AdminError {
 impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         AdminError::Store(e)
+    }
+}
+
+impl From<guildgate_owner::OwnerError> for AdminError {
+    fn from(e: guildgate_owner::OwnerError) -> Self {
+        match e {
+            guildgate_owner::OwnerError::Api(e) => AdminError::Api(e),
+            guildgate_owner::OwnerError::Store(e) => AdminError::Store(e),
+        }
     }
 }
 
@@ -94,6 +108,20 @@ pub struct Ctx {
     pub store: Arc<dyn Store>,
     pub config: Config,
     pub now: i64,
+}
+
+impl Ctx {
+    /// The owner actions, with the key that hashes secrets (read, or created, on first use).
+    pub fn hasher(&self) -> Result<SecretHasher, AdminError> {
+        self.config
+            .secret_key()
+            .map(|key| key.secret_hasher())
+            .map_err(|e| AdminError::Other(e.to_string()))
+    }
+
+    pub fn actor(&self) -> guildgate_owner::Actor {
+        guildgate_owner::Actor::cli(self.now)
+    }
 }
 
 pub async fn run(mut config: Config, args: AdminArgs) -> ExitCode {
@@ -122,6 +150,7 @@ pub async fn run(mut config: Config, args: AdminArgs) -> ExitCode {
         AdminCommand::Device(c) => device::device(&ctx, c).await,
         AdminCommand::Workspace(c) => tasks::workspace(&ctx, c).await,
         AdminCommand::TasksKey(c) => tasks::tasks_key(&ctx, c).await,
+        AdminCommand::User(c) => users::user(&ctx, c).await,
     };
     store.close().await;
     match result {
@@ -160,4 +189,14 @@ pub fn parse_time(field: &str, value: &str) -> Result<i64, AdminError> {
         )
         .into()
     })
+}
+
+/// A password piped to the command, without its line ending.
+pub fn read_password_stdin() -> Result<String, AdminError> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| AdminError::Other(format!("cannot read the password from stdin: {e}")))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
 }

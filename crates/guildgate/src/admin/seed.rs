@@ -1,6 +1,5 @@
 //! Seeding what the API reads but cannot create: tickets and game servers.
 
-use std::io::Read;
 
 use clap::Subcommand;
 use guildgate_core::audit::AuditEvent;
@@ -99,11 +98,7 @@ pub async fn server(ctx: &Ctx, command: ServerCommand) -> Result<Outcome, AdminE
     } = command;
     let guild_id = require_guild(ctx, &guild).await?;
     let password = if password_stdin {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| AdminError::Other(format!("cannot read the password from stdin: {e}")))?;
-        text.trim_end_matches(['\r', '\n']).to_owned()
+        super::read_password_stdin()?
     } else {
         std::env::var("GUILDGATE_RCON_PASSWORD").unwrap_or_default()
     };

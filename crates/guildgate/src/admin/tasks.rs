@@ -4,8 +4,9 @@ use clap::Subcommand;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::clock::to_rfc3339;
 use guildgate_core::error::ApiError;
-use guildgate_core::ids::{is_ulid, new_ulid};
-use guildgate_core::tasks::{Role, ScopeSet, TASKS_KEY, TaskUser, TasksKey};
+use guildgate_core::ids::is_ulid;
+use guildgate_core::tasks::{Role, ScopeSet, TaskUser, TasksKey};
+use guildgate_owner::{Owner, mint_tasks_key, revoke_tasks_key};
 use serde_json::json;
 
 use super::{AdminError, Ctx, Outcome, parse_time};
@@ -224,27 +225,11 @@ pub async fn tasks_key(ctx: &Ctx, command: TasksKeyCommand) -> Result<Outcome, A
             user,
             expires_at,
         } => {
-            let label = label.trim().to_owned();
-            if label.is_empty() || label.chars().count() > 100 {
-                return Err(
-                    ApiError::validation("label", "label must be 1 to 100 characters").into(),
-                );
-            }
             let scopes =
                 ScopeSet::parse_list(&scopes).map_err(|m| ApiError::validation("scopes", m))?;
-            if scopes == ScopeSet::default() {
-                return Err(
-                    ApiError::validation("scopes", "at least one scope is required").into(),
-                );
-            }
             let expires_at = expires_at
                 .map(|at| parse_time("expires-at", &at))
                 .transpose()?;
-            if expires_at.is_some_and(|at| at <= ctx.now) {
-                return Err(
-                    ApiError::validation("expires-at", "expires-at must be in the future").into(),
-                );
-            }
             let members = ctx.store.workspace_members(workspace).await?;
             let user = match &user {
                 Some(user) => resolve_user(ctx, user).await?.id,
@@ -260,33 +245,21 @@ pub async fn tasks_key(ctx: &Ctx, command: TasksKeyCommand) -> Result<Outcome, A
                 ))
                 .into());
             }
-            let secret = TASKS_KEY.generate();
-            let key = TasksKey {
-                id: new_ulid(),
-                user_id: user,
-                label,
-                scopes,
-                created_at: ctx.now,
-                expires_at,
-                revoked_at: None,
+            let hasher = ctx.hasher()?;
+            let owner = Owner {
+                store: ctx.store.as_ref(),
+                hasher: &hasher,
             };
-            let hash = ctx
-                .config
-                .secret_key()
-                .map_err(|e| AdminError::Other(e.to_string()))?
-                .secret_hasher()
-                .hash(secret.expose());
-            let mut tx = ctx.store.begin().await?;
-            tx.insert_tasks_key(&key, &hash).await?;
-            let mut event = AuditEvent::cli(
-                ctx.now,
-                Some(&workspace.to_string()),
-                "tasks_key.mint",
-                Some(&key.id),
-            );
-            event.surface = "tasks";
-            tx.append_audit(&event).await?;
-            tx.commit().await?;
+            let (key, secret) = mint_tasks_key(
+                owner,
+                &ctx.actor(),
+                user,
+                Some(workspace),
+                &label,
+                scopes,
+                expires_at,
+            )
+            .await?;
             let mut json = key_json(&key, ctx.now);
             json["key"] = json!(secret.expose());
             Ok(Outcome {
@@ -334,12 +307,12 @@ pub async fn tasks_key(ctx: &Ctx, command: TasksKeyCommand) -> Result<Outcome, A
                 .tasks_key(&id)
                 .await?
                 .ok_or_else(|| ApiError::not_found(&format!("Key {id}")))?;
-            let mut tx = ctx.store.begin().await?;
-            tx.revoke_tasks_key(&key.id, ctx.now).await?;
-            let mut event = AuditEvent::cli(ctx.now, None, "tasks_key.revoke", Some(&key.id));
-            event.surface = "tasks";
-            tx.append_audit(&event).await?;
-            tx.commit().await?;
+            let hasher = ctx.hasher()?;
+            let owner = Owner {
+                store: ctx.store.as_ref(),
+                hasher: &hasher,
+            };
+            revoke_tasks_key(owner, &ctx.actor(), &key).await?;
             Ok(Outcome {
                 human: format!("revoked {}", key.id),
                 json: json!({ "id": key.id, "revoked": true }),

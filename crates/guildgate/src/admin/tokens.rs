@@ -1,24 +1,17 @@
 //! `admin token ...` and `admin reauth ...`.
 
 use clap::Subcommand;
-use guildgate_core::audit::{ActorSource, AuditEvent};
 use guildgate_core::capability::CapabilitySet;
-use guildgate_core::clock::{DAY, to_rfc3339};
+use guildgate_core::clock::to_rfc3339;
 use guildgate_core::error::ApiError;
-use guildgate_core::ids::{Snowflake, is_ulid, new_ulid};
-use guildgate_core::issuance::mint_snapshot;
-use guildgate_core::model::{
-    REAUTH_WINDOW_MILLIS, ReauthWindow, SOURCE_CLI, TokenRecord, revoke_reason,
+use guildgate_core::ids::{Snowflake, is_ulid};
+use guildgate_core::model::{SOURCE_CLI, TokenRecord};
+use guildgate_owner::{
+    Expiry, MintRequest, Owner, close_window, mint_token, open_window, parse_cidrs, revoke_token,
 };
-use guildgate_core::token::GUILD_TOKEN;
-use guildgate_storage::RevokeScope;
-use ipnet::IpNet;
 use serde_json::json;
 
 use super::{AdminError, Ctx, Outcome, parse_time};
-
-/// The dashboard's default expiry, used when no other is asked for.
-const DEFAULT_EXPIRY_DAYS: i64 = 90;
 
 #[derive(Subcommand)]
 pub enum TokenCommand {
@@ -101,74 +94,35 @@ pub async fn token(ctx: &Ctx, command: TokenCommand) -> Result<Outcome, AdminErr
             allow_self_reauth,
         } => {
             let guild_id = Snowflake::parse("guild", &guild)?.to_string();
-            let user = Snowflake::parse("user", &user)?.to_string();
-            let name = name.trim().to_owned();
-            if name.is_empty() || name.chars().count() > 100 {
-                return Err(
-                    ApiError::validation("name", "name must be 1 to 100 characters").into(),
-                );
-            }
-            let guild = ctx
-                .store
-                .guild(&guild_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found(&format!("Guild {guild_id}")))?;
-            let requested = capabilities
+            let user_id = Snowflake::parse("user", &user)?.to_string();
+            let capabilities = capabilities
                 .map(|c| CapabilitySet::parse_list("capabilities", &c))
                 .transpose()?;
-            let expires_at = match (expires_at, no_expiry) {
-                (Some(at), _) => Some(parse_time("expires-at", &at)?),
-                (None, true) => None,
-                (None, false) => Some(ctx.now + DEFAULT_EXPIRY_DAYS * DAY),
+            let expiry = match (expires_at, no_expiry) {
+                (Some(at), _) => Expiry::At(parse_time("expires-at", &at)?),
+                (None, true) => Expiry::Never,
+                (None, false) => Expiry::DEFAULT,
             };
-            let allowed_cidrs = allow_cidr
-                .iter()
-                .map(|c| {
-                    c.parse::<IpNet>()
-                        .or_else(|_| c.parse::<std::net::IpAddr>().map(IpNet::from))
-                        .map_err(|_| {
-                            ApiError::validation(
-                                "allow-cidr",
-                                format!("{c:?} is not a CIDR such as 192.0.2.0/24"),
-                            )
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let issuer = ctx.store.member(&guild_id, &user).await?;
-            let snapshot = mint_snapshot(&guild, issuer.as_ref(), requested, expires_at, ctx.now)?;
-            let secret = GUILD_TOKEN.generate();
-            let record = TokenRecord {
-                id: new_ulid(),
-                guild_id: guild_id.clone(),
-                user_id: user,
-                name,
-                capabilities: snapshot,
-                allowed_cidrs,
-                allow_self_reauth,
-                created_at: ctx.now,
-                expires_at,
-                revoked_at: None,
-                revoked_reason: None,
-                last_used_at: None,
-                last_used_ip: None,
-                source: SOURCE_CLI.to_owned(),
-            };
-            let hash = ctx
-                .config
-                .secret_key()
-                .map_err(|e| AdminError::Other(e.to_string()))?
-                .secret_hasher()
-                .hash(secret.expose());
-            let mut tx = ctx.store.begin().await?;
-            tx.insert_token(&record, &hash).await?;
-            tx.append_audit(&AuditEvent::cli(
-                ctx.now,
-                Some(&guild_id),
-                "token.mint",
-                Some(&record.id),
-            ))
+            let allowed_cidrs = parse_cidrs("allow-cidr", allow_cidr.iter().map(String::as_str))?;
+            let hasher = ctx.hasher()?;
+            let (record, secret) = mint_token(
+                Owner {
+                    store: ctx.store.as_ref(),
+                    hasher: &hasher,
+                },
+                &ctx.actor(),
+                MintRequest {
+                    guild_id,
+                    user_id,
+                    name,
+                    capabilities,
+                    expiry,
+                    allowed_cidrs,
+                    allow_self_reauth,
+                    source: SOURCE_CLI.to_owned(),
+                },
+            )
             .await?;
-            tx.commit().await?;
             let mut json = token_json(&record, ctx.now);
             json["token"] = json!(secret.expose());
             Ok(Outcome {
@@ -207,25 +161,14 @@ pub async fn token(ctx: &Ctx, command: TokenCommand) -> Result<Outcome, AdminErr
         }
         TokenCommand::Revoke { id } => {
             let token = existing_token(ctx, &id).await?;
-            let mut tx = ctx.store.begin().await?;
-            let revoked = tx
-                .revoke_tokens(
-                    RevokeScope::Token(&token.id),
-                    ctx.now,
-                    revoke_reason::BY_OWNER,
-                )
-                .await?;
-            tx.close_windows(&token.id, ctx.now).await?;
-            tx.append_audit(&AuditEvent::cli(
-                ctx.now,
-                Some(&token.guild_id),
-                "token.revoke",
-                Some(&token.id),
-            ))
-            .await?;
-            tx.commit().await?;
+            let hasher = ctx.hasher()?;
+            let owner = Owner {
+                store: ctx.store.as_ref(),
+                hasher: &hasher,
+            };
+            let revoked = revoke_token(owner, &ctx.actor(), &token).await?;
             Ok(Outcome {
-                human: if revoked == 1 {
+                human: if revoked {
                     format!("revoked {}", token.id)
                 } else {
                     format!("{} was already revoked", token.id)
@@ -239,31 +182,14 @@ pub async fn token(ctx: &Ctx, command: TokenCommand) -> Result<Outcome, AdminErr
 pub async fn reauth(ctx: &Ctx, command: ReauthCommand) -> Result<Outcome, AdminError> {
     let (ReauthCommand::Open { token_id } | ReauthCommand::Close { token_id }) = &command;
     let token = existing_token(ctx, token_id).await?;
-    let mut tx = ctx.store.begin().await?;
-    let outcome = match command {
+    let hasher = ctx.hasher()?;
+    let owner = Owner {
+        store: ctx.store.as_ref(),
+        hasher: &hasher,
+    };
+    Ok(match command {
         ReauthCommand::Open { .. } => {
-            if token.status(ctx.now) != "active" {
-                return Err(ApiError::validation(
-                    "token-id",
-                    format!("token {} is {}", token.id, token.status(ctx.now)),
-                )
-                .into());
-            }
-            let window = ReauthWindow {
-                window_id: new_ulid(),
-                token_id: token.id.clone(),
-                opened_at: ctx.now,
-                expires_at: ctx.now + REAUTH_WINDOW_MILLIS,
-                opened_by: ActorSource::Cli,
-            };
-            tx.open_window(&window).await?;
-            tx.append_audit(&AuditEvent::cli(
-                ctx.now,
-                Some(&token.guild_id),
-                "reauth.open",
-                Some(&token.id),
-            ))
-            .await?;
+            let window = open_window(owner, &ctx.actor(), &token).await?;
             Outcome {
                 human: format!(
                     "re-auth window open for {} until {}",
@@ -274,20 +200,11 @@ pub async fn reauth(ctx: &Ctx, command: ReauthCommand) -> Result<Outcome, AdminE
             }
         }
         ReauthCommand::Close { .. } => {
-            tx.close_windows(&token.id, ctx.now).await?;
-            tx.append_audit(&AuditEvent::cli(
-                ctx.now,
-                Some(&token.guild_id),
-                "reauth.close",
-                Some(&token.id),
-            ))
-            .await?;
+            close_window(owner, &ctx.actor(), &token).await?;
             Outcome {
                 human: format!("re-auth window closed for {}", token.id),
                 json: json!({ "open": false }),
             }
         }
-    };
-    tx.commit().await?;
-    Ok(outcome)
+    })
 }
