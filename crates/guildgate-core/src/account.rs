@@ -109,7 +109,10 @@ mod tests {
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify_password(Some(&hash), "correct horse battery"));
         assert!(!verify_password(Some(&hash), "correct horse battery!"));
-        assert!(!verify_password(None, "decoy password for unknown accounts"));
+        assert!(!verify_password(
+            None,
+            "decoy password for unknown accounts"
+        ));
         assert!(!verify_password(Some("not a phc string"), "x"));
     }
 

@@ -27,9 +27,15 @@ impl ActorSource {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Token, Self::Mcp, Self::Dashboard, Self::Cli, Self::System]
-            .into_iter()
-            .find(|s| s.as_str() == value)
+        [
+            Self::Token,
+            Self::Mcp,
+            Self::Dashboard,
+            Self::Cli,
+            Self::System,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
     }
 }
 

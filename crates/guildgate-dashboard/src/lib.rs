@@ -1,1 +1,110 @@
-//! placeholder
+//! The owner dashboard, served by `guildgate serve` under `/dashboard`: sign in with a
+//! local account, then per guild the REST token list (create, renew, rotate, revoke), the
+//! re-auth windows with a live countdown, MCP pairings and the audit log; and the tasks
+//! surface's API keys. Pages are rendered on the server (maud); the little JavaScript
+//! there is (copy button, countdown) only improves pages that work without it.
+//!
+//! Two JSON routes take the session cookie instead of a Bearer: `POST /api-tokens` and
+//! `/api/api-tokens/{id}/reauth-window` (when the request carries no Authorization
+//! header; with one, the guild API answers as before).
+
+mod api;
+mod error;
+mod form;
+mod pages;
+mod session;
+mod state;
+mod view;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tower::ServiceExt;
+
+pub use state::{DashboardConfig, DashboardState};
+
+/// The dashboard's pages and its session-authenticated JSON routes.
+pub fn router(state: DashboardState) -> Router {
+    let pages = Router::new()
+        .route("/dashboard", get(pages::home::home))
+        .route("/dashboard/", get(pages::home::home))
+        .route(
+            "/dashboard/login",
+            get(session::login_page).post(session::login),
+        )
+        .route("/dashboard/logout", post(session::logout))
+        .route("/dashboard/assets/{file}", get(view::asset))
+        .route(
+            "/dashboard/{guild_id}/settings/api-mcp",
+            get(pages::guild::settings),
+        )
+        .route("/dashboard/{guild_id}/tokens", post(pages::tokens::create))
+        .route(
+            "/dashboard/{guild_id}/tokens/{token_id}/revoke",
+            get(pages::tokens::confirm_revoke).post(pages::tokens::revoke),
+        )
+        .route(
+            "/dashboard/{guild_id}/tokens/{token_id}/renew",
+            post(pages::tokens::renew),
+        )
+        .route(
+            "/dashboard/{guild_id}/tokens/{token_id}/rotate",
+            post(pages::tokens::rotate),
+        )
+        .route(
+            "/dashboard/{guild_id}/tokens/{token_id}/reauth-window",
+            post(pages::reauth::open),
+        )
+        .route(
+            "/dashboard/{guild_id}/tokens/{token_id}/reauth-window/close",
+            post(pages::reauth::close),
+        )
+        .route(
+            "/dashboard/{guild_id}/pairings/{user_code}/approve",
+            post(pages::mcp::approve),
+        )
+        .route(
+            "/dashboard/{guild_id}/pairings/{user_code}/deny",
+            post(pages::mcp::deny),
+        )
+        .route(
+            "/dashboard/settings/api-keys",
+            get(pages::keys::list).post(pages::keys::create),
+        )
+        .route(
+            "/dashboard/settings/api-keys/{key_id}/revoke",
+            post(pages::keys::revoke),
+        );
+    let json = Router::new().route("/api-tokens", post(api::mint));
+    pages
+        .layer(middleware::from_fn(session::same_origin_only))
+        .layer(middleware::from_fn(view::page_headers))
+        .merge(json)
+        .with_state(state)
+}
+
+/// Sends `/api/api-tokens/{id}/reauth-window` calls that carry a session cookie and no
+/// Bearer to the dashboard; every other request goes on to the rest of the server.
+pub async fn route_session_calls(
+    State(state): State<DashboardState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if api::is_session_window_call(&request) {
+        let app = Router::new()
+            .route(
+                "/api/api-tokens/{token_id}/reauth-window",
+                get(api::window_state)
+                    .post(api::open_window)
+                    .delete(api::close_window),
+            )
+            .with_state(state);
+        return match app.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
+    next.run(request).await
+}

@@ -16,7 +16,7 @@ mod token_cache;
 mod upstream;
 
 pub use enforcer::{ActionContext, Enforcer, RecordOnly, UpstreamError};
-pub use envelope::Failure;
+pub use envelope::{Failure, envelope};
 pub use guildgate_storage::AuditSink;
 pub use router::{not_found, router};
 pub use state::{AppState, GuildApiConfig};

@@ -56,10 +56,9 @@ pub async fn decide_pairing(
         } => {
             let issuer = issuer.unwrap_or_else(|| guild.owner_id.clone());
             if issuer != guild.owner_id {
-                return Err(ApiError::forbidden(
-                    "only the guild's owner can approve MCP pairings",
-                )
-                .into());
+                return Err(
+                    ApiError::forbidden("only the guild's owner can approve MCP pairings").into(),
+                );
             }
             let member = owner.store.member(&guild.id, &issuer).await?;
             let snapshot = mint_snapshot(&guild, member.as_ref(), capabilities, None, actor.now)?;

@@ -1,6 +1,6 @@
 //! Guild tokens: mint, renew, rotate, revoke, and their re-auth windows.
 
-use guildgate_core::audit::ActorSource;
+use guildgate_core::audit::{ActorSource, AuditEvent};
 use guildgate_core::capability::CapabilitySet;
 use guildgate_core::clock::{DAY, Millis};
 use guildgate_core::error::ApiError;
@@ -51,6 +51,15 @@ impl Expiry {
             Expiry::Never => None,
         }
     }
+}
+
+/// The audit row of an owner action on `token`: it names the token, so the audit log's
+/// token filter shows its whole life (mint, windows, rotation, revocation) beside its calls.
+fn token_event(actor: &Actor, token: &TokenRecord, action: &str) -> AuditEvent {
+    let mut event = actor.event(Some(&token.guild_id), action, Some(&token.id));
+    event.token_id = Some(token.id.clone());
+    event.token_name = Some(token.name.clone());
+    event
 }
 
 /// Parses an allowlist of CIDRs (a bare address counts as a /32 or /128).
@@ -140,7 +149,7 @@ pub async fn mint_token(
     let mut tx = owner.store.begin().await?;
     tx.insert_token(&record, &owner.hasher.hash(secret.expose()))
         .await?;
-    tx.append_audit(&actor.event(Some(&guild.id), "token.mint", Some(&record.id)))
+    tx.append_audit(&token_event(actor, &record, "token.mint"))
         .await?;
     tx.commit().await?;
     Ok((record, secret))
@@ -151,7 +160,10 @@ fn require_active(token: &TokenRecord, now: Millis, doing: &str) -> Result<(), A
         "active" if token.replaced_by.is_none() => Ok(()),
         "active" => Err(ApiError::validation(
             "token",
-            format!("token {} was rotated; {doing} its successor instead", token.name),
+            format!(
+                "token {} was rotated; {doing} its successor instead",
+                token.name
+            ),
         )),
         status => Err(ApiError::validation(
             "token",
@@ -175,7 +187,7 @@ pub async fn revoke_token(
         )
         .await?;
     tx.close_windows(&token.id, actor.now).await?;
-    tx.append_audit(&actor.event(Some(&token.guild_id), "token.revoke", Some(&token.id)))
+    tx.append_audit(&token_event(actor, token, "token.revoke"))
         .await?;
     tx.commit().await?;
     Ok(revoked == 1)
@@ -192,7 +204,7 @@ pub async fn renew_token(
     let expires_at = expiry.at(actor.now);
     let mut tx = owner.store.begin().await?;
     tx.set_token_expiry(&token.id, expires_at).await?;
-    tx.append_audit(&actor.event(Some(&token.guild_id), "token.renew", Some(&token.id)))
+    tx.append_audit(&token_event(actor, token, "token.renew"))
         .await?;
     tx.commit().await?;
     Ok(expires_at)
@@ -242,7 +254,7 @@ pub async fn rotate_token(
     } else if old.expires_at.is_none_or(|at| at > grace_ends) {
         tx.set_token_expiry(&old.id, Some(grace_ends)).await?;
     }
-    tx.append_audit(&actor.event(Some(&old.guild_id), "token.rotate", Some(&old.id)))
+    tx.append_audit(&token_event(actor, old, "token.rotate"))
         .await?;
     tx.commit().await?;
     Ok((successor, secret))
@@ -258,12 +270,8 @@ pub async fn sweep_rotated_tokens(store: &dyn Store, now: Millis) -> OwnerResult
     actor.source = ActorSource::System;
     for token in &revoked {
         tx.close_windows(&token.id, now).await?;
-        tx.append_audit(&actor.event(
-            Some(&token.guild_id),
-            "token.rotation_complete",
-            Some(&token.id),
-        ))
-        .await?;
+        tx.append_audit(&token_event(&actor, token, "token.rotation_complete"))
+            .await?;
     }
     tx.commit().await?;
     Ok(revoked.len())
@@ -291,7 +299,7 @@ pub async fn open_window(
     };
     let mut tx = owner.store.begin().await?;
     tx.open_window(&window).await?;
-    tx.append_audit(&actor.event(Some(&token.guild_id), "reauth.open", Some(&token.id)))
+    tx.append_audit(&token_event(actor, token, "reauth.open"))
         .await?;
     tx.commit().await?;
     Ok(window)
@@ -300,7 +308,7 @@ pub async fn open_window(
 pub async fn close_window(owner: Owner<'_>, actor: &Actor, token: &TokenRecord) -> OwnerResult<()> {
     let mut tx = owner.store.begin().await?;
     tx.close_windows(&token.id, actor.now).await?;
-    tx.append_audit(&actor.event(Some(&token.guild_id), "reauth.close", Some(&token.id)))
+    tx.append_audit(&token_event(actor, token, "reauth.close"))
         .await?;
     tx.commit().await?;
     Ok(())

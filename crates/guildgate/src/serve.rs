@@ -73,13 +73,29 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             ..TasksConfig::default()
         },
     );
+    let dashboard = guildgate_dashboard::DashboardState::new(
+        store.clone(),
+        key.secret_hasher(),
+        Arc::new(SystemClock),
+        guildgate_dashboard::DashboardConfig {
+            secure_cookies: config.public_base_url().starts_with("https://"),
+            trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
+            ..guildgate_dashboard::DashboardConfig::default()
+        },
+    );
+    tokio::spawn(sweep_owner_records(store.clone()));
     let app = guildgate_guild_api::router(state.clone())
         .merge(guildgate_tasks_api::router(tasks))
+        .merge(guildgate_dashboard::router(dashboard.clone()))
         .route(
             "/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
         )
-        .fallback(not_found);
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            dashboard,
+            guildgate_dashboard::route_session_calls,
+        ));
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, database = %redact_url(&config.database_url), "guildgate listening");
     axum::serve(
@@ -112,6 +128,28 @@ async fn sweep_expired_bans(state: AppState) {
         let lifted = guildgate_guild_api::lift_expired_bans(&state).await;
         if lifted > 0 {
             tracing::info!(lifted, "lifted timed bans whose time was up");
+        }
+    }
+}
+
+/// Once a minute: rotated tokens whose grace period is over are revoked, and expired
+/// dashboard sessions are deleted.
+async fn sweep_owner_records(store: Arc<SqliteStore>) {
+    use guildgate_core::clock::Clock;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = SystemClock.now();
+        match guildgate_owner::sweep_rotated_tokens(store.as_ref(), now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                tokens = n,
+                "revoked rotated tokens whose grace period ended"
+            ),
+            Err(err) => tracing::warn!(%err, "could not revoke rotated tokens"),
+        }
+        if let Err(err) = guildgate_owner::sweep_expired_sessions(store.as_ref(), now).await {
+            tracing::warn!(%err, "could not delete expired sessions");
         }
     }
 }

@@ -1,6 +1,5 @@
 //! Seeding what the API reads but cannot create: tickets and game servers.
 
-
 use clap::Subcommand;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::error::ApiError;

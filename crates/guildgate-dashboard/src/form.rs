@@ -1,0 +1,54 @@
+//! URL-encoded form bodies, with repeated fields (capability checkboxes) kept.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+
+use crate::error::PageError;
+
+/// The form's fields in order; a checkbox group repeats its name.
+pub struct FormData(Vec<(String, String)>);
+
+impl FormData {
+    pub fn parse(body: &[u8]) -> Self {
+        Self(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn checked(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormData {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(PageError::bad_request(
+                "This page takes a submitted form (application/x-www-form-urlencoded).",
+            ));
+        }
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| PageError::bad_request("The form could not be read."))?;
+        Ok(Self::parse(&body))
+    }
+}
