@@ -49,7 +49,7 @@ pub async fn tab(page: &GuildPage<'_>) -> Result<Markup, PageError> {
         @for code in &pairings {
             section.card data-user-code=(code.user_code)
                 class=[(wanted.as_deref() == Some(code.user_code.as_str())).then_some("highlight")] {
-                h3 { code { (display_code(&code.user_code)) } " · " (code.client_name) }
+                h3 { code { (code.user_code) } " · " (code.client_name) }
                 p.muted { "Requested " (time(code.created_at)) ", expires " (time(code.expires_at)) }
                 form method="post" action={ (base) "/pairings/" (code.user_code) "/approve" } {
                     (csrf_field(csrf))
@@ -59,7 +59,7 @@ pub async fn tab(page: &GuildPage<'_>) -> Result<Markup, PageError> {
                             label.inline { input type="checkbox" name="capabilities" value=(cap.as_str()) checked; (cap.as_str()) }
                         }
                     }
-                    button type="submit" { "Approve " (display_code(&code.user_code)) }
+                    button type="submit" { "Approve " (code.user_code) }
                 }
                 form method="post" action={ (base) "/pairings/" (code.user_code) "/deny" } {
                     (csrf_field(csrf))
@@ -76,13 +76,6 @@ pub async fn tab(page: &GuildPage<'_>) -> Result<Markup, PageError> {
             @if tokens.is_empty() { li.muted { "None yet." } }
         }
     })
-}
-
-fn display_code(code: &str) -> String {
-    match (code.get(..4), code.get(4..)) {
-        (Some(a), Some(b)) => format!("{a}-{b}"),
-        _ => code.to_owned(),
-    }
 }
 
 pub async fn approve(

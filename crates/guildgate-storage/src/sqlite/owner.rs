@@ -152,10 +152,12 @@ impl OwnerWrites for SqliteTx {
         reason: &str,
     ) -> StoreResult<Vec<TokenRecord>> {
         self.touches_auth = true;
+        // RETURNING takes bare column names, not the `t.` of the shared column list.
         let sql = format!(
-            "UPDATE api_tokens AS t SET revoked_at = $1, revoked_reason = $2 \
-             WHERE t.replaced_by IS NOT NULL AND t.revoked_at IS NULL AND t.expires_at <= $1 \
-             RETURNING {TOKEN_COLUMNS}"
+            "UPDATE api_tokens SET revoked_at = $1, revoked_reason = $2 \
+             WHERE replaced_by IS NOT NULL AND revoked_at IS NULL AND expires_at <= $1 \
+             RETURNING {}",
+            TOKEN_COLUMNS.replace("t.", "")
         );
         let rows = sqlx::query(&sql)
             .bind(now)
