@@ -302,11 +302,12 @@ async fn an_mcp_client_lists_calls_meets_the_reauth_stop_and_cannot_forge_a_sent
         .filter(|row| row["action"] == "add_strike")
         .count();
     assert_eq!(refused_rows, 1, "{}", body(&audit));
-    // A CLI-minted token from the environment: the MCP server's calls are still labelled.
+    // A CLI-minted token from the environment: the MCP server's calls (the rows with an
+    // HTTP method; owner actions on the token name it too) are still labelled.
     let rows = body(&audit)["data"].as_array().unwrap().clone();
     let api_rows: Vec<&Value> = rows
         .iter()
-        .filter(|row| !row["token_id"].is_null())
+        .filter(|row| !row["method"].is_null())
         .collect();
     assert!(!api_rows.is_empty());
     assert!(

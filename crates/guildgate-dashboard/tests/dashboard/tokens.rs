@@ -352,6 +352,7 @@ async fn renewal_reminders_and_the_unused_filter() {
         "same secret after renewal"
     );
     // An expired token cannot be renewed back to life.
+    let csrf = urged.csrf();
     let refused = browser
         .post(
             &format!("/dashboard/{GUILD}/tokens/{idle_id}/renew"),
