@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, the HTTP integration tests (a real server on loopback
 # over a temporary SQLite database), the binary's CLI tests, then the documented REST
-# quickstart walked against a release build. Needs only cargo and python3.
+# quickstart walked against a release build, and the dashboard in headless Chromium
+# (installed from Debian's packages when missing). Needs cargo, python3 and apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The dashboard's end-to-end test drives Debian's headless Chromium through chromedriver.
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+  echo "installing chromium and chromium-driver for the dashboard's browser test"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else

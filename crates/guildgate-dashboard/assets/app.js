@@ -21,9 +21,10 @@ function setupCopy(button) {
 // Countdowns: data-expires-at is the window's end in epoch milliseconds. At zero the
 // row says the window is closed, without a reload.
 function setupCountdown(el) {
-  const end = Number(el.dataset.expiresAt);
   const row = el.closest("[data-window]");
   const tick = () => {
+    // Read on every tick: a window re-approved elsewhere can move its end.
+    const end = Number(el.dataset.expiresAt);
     const left = Math.max(0, Math.round((end - Date.now()) / 1000));
     const m = Math.floor(left / 60);
     const s = String(left % 60).padStart(2, "0");

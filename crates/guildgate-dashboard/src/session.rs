@@ -164,9 +164,9 @@ pub async fn same_origin_only(request: Request, next: Next) -> Response {
 }
 
 pub fn is_same_origin(headers: &HeaderMap) -> bool {
-    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if site.is_some_and(|s| s != "same-origin" && s != "none") {
-        return false;
+    // Browsers that send Fetch Metadata say it outright; `none` is a user-typed address.
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;

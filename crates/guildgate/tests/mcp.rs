@@ -305,10 +305,7 @@ async fn an_mcp_client_lists_calls_meets_the_reauth_stop_and_cannot_forge_a_sent
     // A CLI-minted token from the environment: the MCP server's calls (the rows with an
     // HTTP method; owner actions on the token name it too) are still labelled.
     let rows = body(&audit)["data"].as_array().unwrap().clone();
-    let api_rows: Vec<&Value> = rows
-        .iter()
-        .filter(|row| !row["method"].is_null())
-        .collect();
+    let api_rows: Vec<&Value> = rows.iter().filter(|row| !row["method"].is_null()).collect();
     assert!(!api_rows.is_empty());
     assert!(
         api_rows.iter().all(|row| row["actor_source"] == "mcp"),

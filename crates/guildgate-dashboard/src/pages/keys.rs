@@ -135,7 +135,7 @@ pub async fn create(
             .first()
             .map(|w| w.id);
         let actor = signed_in.actor(&state);
-        Ok(mint_tasks_key(
+        mint_tasks_key(
             state.owner(),
             &actor,
             user.id,
@@ -144,7 +144,7 @@ pub async fn create(
             scopes,
             expiry.at(actor.now),
         )
-        .await?)
+        .await
     }
     .await;
     match result {

@@ -313,9 +313,13 @@ async fn renewal_reminders_and_the_unused_filter() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let list = browser.settings("tab=tokens").await;
-    assert!(list.body.contains("from 127.0.0.1"), "last-used IP shown: {}", list.body);
+    assert!(
+        list.body.contains("from 127.0.0.1"),
+        "last-used IP shown: {}",
+        list.body
+    );
     let unused = browser.settings("tab=tokens&filter=unused").await;
-    assert_eq!(unused.data("token-id"), [idle_id.clone()]);
+    assert_eq!(unused.data("token-id"), std::slice::from_ref(&idle_id));
 
     // Renewed on day 31 for good; the idle one keeps its 90-day expiry.
     let csrf = list.csrf();
@@ -339,7 +343,6 @@ async fn renewal_reminders_and_the_unused_filter() {
         1,
         "used is 91 days old; idle expired at 90 days and needs no reminder"
     );
-    let csrf = reminded.csrf();
     dash.clock.advance(90 * DAY);
     let mut browser = dash.signed_in().await;
     let urged = browser.settings("tab=tokens").await;
@@ -410,7 +413,7 @@ async fn a_pairing_approved_in_the_dashboard_hands_the_client_its_token() {
         .settings(&format!("tab=mcp&user_code={user_code}"))
         .await;
     assert!(tab.body.contains(&user_code) && tab.body.contains("Claude Desktop"));
-    assert_eq!(tab.data("user-code"), [user_code.clone()]);
+    assert_eq!(tab.data("user-code"), std::slice::from_ref(&user_code));
     let approved = browser
         .post(
             &format!("/dashboard/{GUILD}/pairings/{user_code}/approve"),
