@@ -1,7 +1,7 @@
 //! The MCP Tokens tab: pairing requests from the device flow (approve with a capability
 //! selection, or deny) and the tokens MCP clients hold.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use guildgate_core::capability::CapabilitySet;
 use guildgate_core::device::normalise_user_code;
@@ -10,10 +10,8 @@ use guildgate_owner::{PairingDecision, decide_pairing};
 use maud::{Markup, html};
 
 use super::guild::GuildPage;
-use super::{back_to, or_show_on_tab, owned_guild};
+use super::{GuildForm, back_to, or_show_on_tab};
 use crate::error::PageError;
-use crate::form::FormData;
-use crate::session::SignedIn;
 use crate::state::DashboardState;
 use crate::view::{csrf_field, maybe_time, time};
 
@@ -80,12 +78,14 @@ pub async fn tab(page: &GuildPage<'_>) -> Result<Markup, PageError> {
 
 pub async fn approve(
     State(state): State<DashboardState>,
-    signed_in: SignedIn,
-    Path((guild_id, user_code)): Path<(String, String)>,
-    form: FormData,
+    GuildForm {
+        signed_in,
+        guild,
+        form,
+        params,
+    }: GuildForm,
 ) -> Result<Response, PageError> {
-    signed_in.check_csrf(&form)?;
-    let guild = owned_guild(&state, &signed_in, &guild_id).await?;
+    let user_code = params.get("user_code").map_or("", String::as_str);
     let result = async {
         let capabilities = CapabilitySet::parse_list(
             "capabilities",
@@ -105,7 +105,7 @@ pub async fn approve(
         decide_pairing(
             state.owner(),
             &signed_in.actor(&state),
-            &user_code,
+            user_code,
             Some(&guild.id),
             decision,
         )
@@ -118,16 +118,18 @@ pub async fn approve(
 
 pub async fn deny(
     State(state): State<DashboardState>,
-    signed_in: SignedIn,
-    Path((guild_id, user_code)): Path<(String, String)>,
-    form: FormData,
+    GuildForm {
+        signed_in,
+        guild,
+        form: _,
+        params,
+    }: GuildForm,
 ) -> Result<Response, PageError> {
-    signed_in.check_csrf(&form)?;
-    let guild = owned_guild(&state, &signed_in, &guild_id).await?;
+    let user_code = params.get("user_code").map_or("", String::as_str);
     let result = decide_pairing(
         state.owner(),
         &signed_in.actor(&state),
-        &user_code,
+        user_code,
         Some(&guild.id),
         PairingDecision::Deny,
     )

@@ -9,6 +9,9 @@ pub mod mcp;
 pub mod reauth;
 pub mod tokens;
 
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use guildgate_core::error::ApiError;
@@ -17,8 +20,65 @@ use guildgate_core::model::{Guild, TokenRecord};
 use guildgate_owner::OwnerError;
 
 use crate::error::PageError;
+use crate::form::FormData;
 use crate::session::SignedIn;
 use crate::state::DashboardState;
+
+/// A form posted to one of the owner's guilds: signed in, CSRF-checked, guild owned.
+pub struct GuildForm {
+    pub signed_in: SignedIn,
+    pub guild: Guild,
+    pub form: FormData,
+    /// The route's other path parameters (`token_id`, `user_code`).
+    pub params: HashMap<String, String>,
+}
+
+/// A `GuildForm` about one of that guild's tokens (`{token_id}` in the route).
+pub struct TokenForm {
+    pub signed_in: SignedIn,
+    pub guild: Guild,
+    pub token: TokenRecord,
+    pub form: FormData,
+}
+
+impl FromRequest<DashboardState> for GuildForm {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &DashboardState) -> Result<Self, PageError> {
+        let (mut parts, body) = req.into_parts();
+        let signed_in = SignedIn::from_request_parts(&mut parts, state).await?;
+        let Path(mut params) =
+            Path::<HashMap<String, String>>::from_request_parts(&mut parts, state)
+                .await
+                .map_err(|_| PageError::not_found())?;
+        let form = FormData::from_request(Request::from_parts(parts, body), state).await?;
+        signed_in.check_csrf(&form)?;
+        let guild_id = params.remove("guild_id").unwrap_or_default();
+        let guild = owned_guild(state, &signed_in, &guild_id).await?;
+        Ok(GuildForm {
+            signed_in,
+            guild,
+            form,
+            params,
+        })
+    }
+}
+
+impl FromRequest<DashboardState> for TokenForm {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &DashboardState) -> Result<Self, PageError> {
+        let posted = GuildForm::from_request(req, state).await?;
+        let token_id = posted.params.get("token_id").map_or("", String::as_str);
+        let token = guild_token(state, &posted.guild, token_id).await?;
+        Ok(TokenForm {
+            signed_in: posted.signed_in,
+            guild: posted.guild,
+            token,
+            form: posted.form,
+        })
+    }
+}
 
 pub async fn owned_guild(
     state: &DashboardState,

@@ -1,16 +1,14 @@
 //! The Re-auth tab: "Approve next destructive action" opens a token's 15-minute window;
 //! an open window counts down in the browser and can be closed early.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use guildgate_owner::{close_window, open_window};
 use maud::{Markup, html};
 
 use super::guild::GuildPage;
-use super::{back_to, guild_token, or_show_on_tab, owned_guild};
+use super::{TokenForm, back_to, or_show_on_tab};
 use crate::error::PageError;
-use crate::form::FormData;
-use crate::session::SignedIn;
 use crate::state::DashboardState;
 use crate::view::{csrf_field, time};
 
@@ -77,13 +75,13 @@ pub async fn tab(page: &GuildPage<'_>) -> Result<Markup, PageError> {
 
 pub async fn open(
     State(state): State<DashboardState>,
-    signed_in: SignedIn,
-    Path((guild_id, token_id)): Path<(String, String)>,
-    form: FormData,
+    TokenForm {
+        signed_in,
+        guild,
+        token,
+        form: _,
+    }: TokenForm,
 ) -> Result<Response, PageError> {
-    signed_in.check_csrf(&form)?;
-    let guild = owned_guild(&state, &signed_in, &guild_id).await?;
-    let token = guild_token(&state, &guild, &token_id).await?;
     let result = open_window(state.owner(), &signed_in.actor(&state), &token)
         .await
         .map(|_| back_to(&guild.id, "reauth", "window-open"));
@@ -92,13 +90,13 @@ pub async fn open(
 
 pub async fn close(
     State(state): State<DashboardState>,
-    signed_in: SignedIn,
-    Path((guild_id, token_id)): Path<(String, String)>,
-    form: FormData,
+    TokenForm {
+        signed_in,
+        guild,
+        token,
+        form: _,
+    }: TokenForm,
 ) -> Result<Response, PageError> {
-    signed_in.check_csrf(&form)?;
-    let guild = owned_guild(&state, &signed_in, &guild_id).await?;
-    let token = guild_token(&state, &guild, &token_id).await?;
     close_window(state.owner(), &signed_in.actor(&state), &token).await?;
     Ok(back_to(&guild.id, "reauth", "window-closed"))
 }

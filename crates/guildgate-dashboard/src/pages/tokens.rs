@@ -11,7 +11,7 @@ use guildgate_owner::{
 use maud::{Markup, html};
 
 use super::guild::GuildPage;
-use super::{back_to, guild_token, or_show_on_tab, owned_guild};
+use super::{GuildForm, TokenForm, back_to, guild_token, or_show_on_tab, owned_guild};
 use crate::api::draw_mint_budget;
 use crate::error::PageError;
 use crate::form::FormData;
@@ -239,12 +239,13 @@ fn secret_page(
 
 pub async fn create(
     State(state): State<DashboardState>,
-    signed_in: SignedIn,
-    Path(guild_id): Path<String>,
-    form: FormData,
+    GuildForm {
+        signed_in,
+        guild,
+        form,
+        ..
+    }: GuildForm,
 ) -> Result<Response, PageError> {
-    signed_in.check_csrf(&form)?;
-    let guild = owned_guild(&state, &signed_in, &guild_id).await?;
     let result = async {
         let request = mint_request(&guild.id, &signed_in.user_id, &form)?;
         draw_mint_budget(&state, &signed_in.user_id)?;
@@ -286,26 +287,26 @@ pub async fn confirm_revoke(
 
 pub async fn revoke(
     State(state): State<DashboardState>,
-    signed_in: SignedIn,
-    Path((guild_id, token_id)): Path<(String, String)>,
-    form: FormData,
+    TokenForm {
+        signed_in,
+        guild,
+        token,
+        form: _,
+    }: TokenForm,
 ) -> Result<Response, PageError> {
-    signed_in.check_csrf(&form)?;
-    let guild = owned_guild(&state, &signed_in, &guild_id).await?;
-    let token = guild_token(&state, &guild, &token_id).await?;
     revoke_token(state.owner(), &signed_in.actor(&state), &token).await?;
     Ok(back_to(&guild.id, "tokens", "revoked"))
 }
 
 pub async fn renew(
     State(state): State<DashboardState>,
-    signed_in: SignedIn,
-    Path((guild_id, token_id)): Path<(String, String)>,
-    form: FormData,
+    TokenForm {
+        signed_in,
+        guild,
+        token,
+        form,
+    }: TokenForm,
 ) -> Result<Response, PageError> {
-    signed_in.check_csrf(&form)?;
-    let guild = owned_guild(&state, &signed_in, &guild_id).await?;
-    let token = guild_token(&state, &guild, &token_id).await?;
     let result = async {
         let expiry = Expiry::parse_preset("expiry", form.get("expiry").unwrap_or("90"))?;
         renew_token(state.owner(), &signed_in.actor(&state), &token, expiry).await?;
@@ -317,13 +318,13 @@ pub async fn renew(
 
 pub async fn rotate(
     State(state): State<DashboardState>,
-    signed_in: SignedIn,
-    Path((guild_id, token_id)): Path<(String, String)>,
-    form: FormData,
+    TokenForm {
+        signed_in,
+        guild,
+        token,
+        form,
+    }: TokenForm,
 ) -> Result<Response, PageError> {
-    signed_in.check_csrf(&form)?;
-    let guild = owned_guild(&state, &signed_in, &guild_id).await?;
-    let token = guild_token(&state, &guild, &token_id).await?;
     let result = async {
         let grace = GRACE_PRESETS
             .iter()
