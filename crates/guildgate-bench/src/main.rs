@@ -1,354 +1,394 @@
-//! `cargo run --release -p guildgate-bench -- [SECONDS] [CONNECTIONS]`
+//! `guildgate-bench run [--seconds N] [--connections 1,16,64,256] [--out DIR]`
 //!
-//! Starts, in this process on loopback, guildgate's guild surface over a temporary SQLite
-//! database and a bare axum route that returns the same JSON body from memory, then drives
-//! each case with CONNECTIONS concurrent keep-alive clients for SECONDS. Prints requests/s
-//! and p50/p99 latency per case and the guarded/bare ratio, and writes the figures as JSON
-//! to target/bench.json. Rate limits are raised out of the way: the cost of deciding them
-//! is measured, not their refusals.
+//! One run on this machine, every figure a ratio taken in that run (scripts/bench.sh
+//! installs wrk, HAProxy and nginx from Debian's packages, builds, and calls this):
+//!
+//! 1. a bare axum route returning the guarded route's JSON from memory (the limit here);
+//! 2. guildgate's guarded `GET /api/public/v1/guilds/{g}/strikes?limit=10` (`guildgate serve`);
+//! 3. the same read with the guard removed (the page query and the JSON);
+//! 4. HAProxy 2.6 and nginx 1.22 checking the bearer against a map of 10,000 keys and
+//!    limiting per key, in front of the bare route;
+//! 5. the destructive write (strike plus audit row) per second through HTTP, durable
+//!    (SQLite `synchronous=FULL`: fsync on every commit);
+//! 7. RSS of `guildgate serve` with 100,000 tokens and 1,000,000 audit rows.
+//!
+//! Each case runs at each connection count with wrk as the load generator. The table goes
+//! to stdout; `results.json` and `throughput.svg` to the output folder (default
+//! `target/bench`). Case 6, the micro-benchmarks, is `cargo bench -p guildgate-bench`.
+//! `serve-bare PORT` and `serve-unguarded PORT DB` are the servers of cases 1 and 3.
 
-use std::net::SocketAddr;
+mod report;
+mod seed;
+mod servers;
+mod wrk;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::routing::get;
-use guildgate_core::audit::ActorSource;
-use guildgate_core::capability::CapabilitySet;
-use guildgate_core::clock::{Clock, SystemClock};
 use guildgate_core::crypto::SecretKey;
-use guildgate_core::ids::new_ulid;
-use guildgate_core::limits::{LimitsConfig, Rate};
-use guildgate_core::model::{Guild, GuildTier, Member, ReauthWindow, Ticket, TokenRecord};
-use guildgate_core::token::GUILD_TOKEN;
-use guildgate_guild_api::{AppState, GuildApiConfig, RecordOnly};
-use guildgate_storage::{SqliteStore, Store};
-use serde_json::{Value, json};
+use guildgate_storage::SqliteStore;
+use serde_json::json;
 
-const GUILD: &str = "100000000000000000";
-const OWNER: &str = "583912000000000001";
-const TARGET: &str = "583912000000000000";
+use report::Row;
+use servers::{Running, free_port, sibling, spawn};
+use wrk::Load;
 
-struct Figures {
-    name: &'static str,
-    requests: usize,
-    errors: usize,
-    rps: f64,
-    p50_us: u64,
-    p99_us: u64,
+const BARE: &str = "bare axum route";
+const UNGUARDED: &str = "guildgate read, guard removed";
+const GUARDED: &str = "guildgate guarded read";
+const HAPROXY: &str = "HAProxy map + stick table";
+const NGINX: &str = "nginx map + limit_req";
+const READ_CASES: [&str; 5] = [BARE, UNGUARDED, GUARDED, HAPROXY, NGINX];
+
+struct Options {
+    seconds: u32,
+    connections: Vec<u32>,
+    out: PathBuf,
 }
 
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    addr
-}
-
-async fn seed(store: &SqliteStore, key: &SecretKey) -> (String, String, String) {
-    let now = SystemClock.now();
-    let secret = GUILD_TOKEN.generate();
-    let token = TokenRecord {
-        id: new_ulid(),
-        guild_id: GUILD.into(),
-        user_id: OWNER.into(),
-        name: "bench".into(),
-        capabilities: CapabilitySet::all(),
-        allowed_cidrs: vec![],
-        allow_self_reauth: false,
-        created_at: now,
-        expires_at: None,
-        revoked_at: None,
-        revoked_reason: None,
-        last_used_at: None,
-        last_used_ip: None,
-        source: "cli".into(),
-        replaced_by: None,
+fn options(args: &[String]) -> Options {
+    let mut options = Options {
+        seconds: 5,
+        connections: vec![1, 16, 64, 256],
+        out: PathBuf::from("target/bench"),
     };
-    let ticket = new_ulid();
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_guild(&Guild {
-        id: GUILD.into(),
-        name: "bench".into(),
-        owner_id: OWNER.into(),
-        tier: GuildTier::Pro,
-        mcp_enabled: false,
-        created_at: now,
-    })
-    .await
-    .unwrap();
-    tx.upsert_member(&Member {
-        guild_id: GUILD.into(),
-        user_id: OWNER.into(),
-        capabilities: CapabilitySet::all(),
-        added_at: now,
-    })
-    .await
-    .unwrap();
-    tx.insert_token(&token, &key.secret_hasher().hash(secret.expose()))
-        .await
-        .unwrap();
-    tx.open_window(&ReauthWindow {
-        window_id: new_ulid(),
-        token_id: token.id.clone(),
-        opened_at: now,
-        expires_at: now + 24 * 3_600_000,
-        opened_by: ActorSource::Cli,
-    })
-    .await
-    .unwrap();
-    tx.insert_ticket(&Ticket {
-        id: ticket.clone(),
-        guild_id: GUILD.into(),
-        opened_by: TARGET.into(),
-        subject: "bench".into(),
-        status: "open".into(),
-        claimed_by: None,
-        claimed_at: None,
-        created_at: now,
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    (token.id, secret.expose().to_owned(), ticket)
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--seconds" => options.seconds = value.parse().expect("--seconds N"),
+            "--connections" => {
+                options.connections = value
+                    .split(',')
+                    .map(|c| c.parse().expect("--connections 1,16"))
+                    .collect()
+            }
+            "--out" => options.out = PathBuf::from(value),
+            other => panic!("unknown option {other}"),
+        }
+    }
+    options
 }
 
-async fn drive(
-    name: &'static str,
-    url: String,
-    token: Option<String>,
-    body: Option<Value>,
-    seconds: u64,
-    connections: usize,
-) -> Figures {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..connections {
-        let (url, token, body) = (url.clone(), token.clone(), body.clone());
-        workers.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .unwrap();
-            let mut latencies = Vec::with_capacity(100_000);
-            let mut errors = 0;
-            while Instant::now() < deadline {
-                let mut req = match &body {
-                    Some(b) => client.post(&url).json(b),
-                    None => client.get(&url),
-                };
-                if let Some(t) = &token {
-                    req = req.bearer_auth(t);
-                }
-                let t0 = Instant::now();
-                match req.send().await {
-                    Ok(resp) => {
-                        let ok = resp.status().is_success();
-                        let _ = resp.bytes().await;
-                        if !ok {
-                            errors += 1;
-                        }
-                    }
-                    Err(_) => errors += 1,
-                }
-                latencies.push(t0.elapsed().as_micros() as u64);
-            }
-            (latencies, errors)
-        }));
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("serve-bare") => serve_in_process(servers::bare_router(), &args[1], None),
+        Some("serve-unguarded") => serve_in_process(axum::Router::new(), &args[1], args.get(2)),
+        Some("run") | None => run(options(args.get(1..).unwrap_or_default())),
+        Some(other) => {
+            panic!("unknown command {other}: run, serve-bare PORT, serve-unguarded PORT DB")
+        }
     }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for worker in workers {
-        let (latencies, e) = worker.await.unwrap();
-        all.extend(latencies);
-        errors += e;
+}
+
+fn serve_in_process(router: axum::Router, port: &str, database: Option<&String>) {
+    let port: u16 = port.parse().expect("a port");
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let router = match database {
+                Some(db) => {
+                    servers::unguarded_router(Arc::new(SqliteStore::open(db).await.unwrap()))
+                }
+                None => router,
+            };
+            servers::serve_forever(router, port).await;
+        });
+}
+
+/// Huge limits: the benchmark measures deciding them, not their refusals.
+const UNLIMITED: &str = "1000000000/1000000000/1";
+
+fn guildgate(db: &str, key: &SecretKey, synchronous: &str) -> (Running, u16) {
+    let port = free_port();
+    let mut command = Command::new(sibling("guildgate"));
+    command
+        .args([
+            "serve",
+            "--database",
+            db,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("GUILDGATE_SECRET_KEY", key.encode())
+        .env("GUILDGATE_SQLITE_SYNCHRONOUS", synchronous)
+        .env("GUILDGATE_LOG_LEVEL", "warn");
+    for limit in [
+        "PER_IP",
+        "READ",
+        "REVERSIBLE",
+        "DESTRUCTIVE",
+        "AGGREGATE_READ",
+        "AGGREGATE_REVERSIBLE",
+        "AGGREGATE_DESTRUCTIVE",
+    ] {
+        command.env(format!("GUILDGATE_LIMIT_{limit}"), UNLIMITED);
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
+    (spawn("guildgate", &mut command, port), port)
+}
+
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    Figures {
-        name,
-        requests: all.len(),
-        errors,
-        rps: all.len() as f64 / elapsed,
-        p50_us: pct(0.50),
-        p99_us: pct(0.99),
-    }
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
-#[tokio::main]
-async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let seconds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
-    let connections: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(16);
-
+fn run(options: Options) {
+    std::fs::create_dir_all(&options.out).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        SqliteStore::open(&format!("sqlite://{}/bench.db", dir.path().display()))
-            .await
-            .unwrap(),
-    );
+    let script = dir.path().join("report.lua");
+    std::fs::write(&script, wrk::REPORT_LUA).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
     let key = SecretKey::generate();
-    let (_token_id, secret, ticket) = seed(&store, &key).await;
-    let unlimited = Rate::new(u32::MAX / 2, u32::MAX / 2, 1);
-    let limits = LimitsConfig {
-        per_ip: unlimited,
-        read: unlimited,
-        reversible: unlimited,
-        destructive: unlimited,
-        aggregate_read: unlimited,
-        aggregate_reversible: unlimited,
-        aggregate_destructive: unlimited,
-    };
-    let config = GuildApiConfig {
-        limits,
-        ..GuildApiConfig::default()
-    };
-    let state = AppState::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        &key,
-        config,
-        Arc::new(RecordOnly),
-    );
-    let guarded = serve(guildgate_guild_api::router(state)).await;
-    let empty_page = json!({ "data": [], "next_cursor": null });
-    let bare = serve(Router::new().route(
-        "/strikes",
-        get(move || async move { axum::Json(empty_page.clone()) }),
-    ))
-    .await;
-
-    // The same read with the guard removed: the page query and the JSON, nothing else.
-    let unguarded_store = store.clone();
-    let unguarded = serve(Router::new().route(
-        "/strikes",
-        get(move || {
-            let store = unguarded_store.clone();
-            async move {
-                let page = guildgate_core::model::PageRequest {
-                    limit: 10,
-                    before: None,
-                };
-                axum::Json(store.strikes(GUILD, &page).await.unwrap())
-            }
-        }),
-    ))
-    .await;
-    let base = format!("http://{guarded}/api/public/v1/guilds/{GUILD}");
-    let strike = json!({
-        "user_id": TARGET, "reason": "bench", "severity": "MINOR",
-        "_confirmation": format!("ADD STRIKE TO USER {TARGET} IN GUILD {GUILD} SEVERITY MINOR"),
+    let db = format!("sqlite://{}/bench.db", dir.path().display());
+    let secrets = runtime.block_on(async {
+        let store = SqliteStore::open(&db).await.unwrap();
+        let secrets = seed::guild_with_tokens(&store, &key.secret_hasher(), 1).await;
+        store.close().await;
+        secrets
     });
-    let read_url = format!("{base}/strikes?limit=10");
-    println!(
-        "guildgate bench: {seconds}s per case, {connections} connections, loopback, SQLite in a temp dir"
+    let bearer = format!("Bearer {}", secrets[0]);
+    let proxy_keys: Vec<String> = (0..10_000)
+        .map(|i| format!("bench-key-{i:05}-{}", guildgate_core::ids::new_ulid()))
+        .collect();
+    let proxy_bearer = format!("Bearer {}", proxy_keys[5_000]);
+
+    let bare_port = free_port();
+    let bare = spawn(
+        "bare",
+        Command::new(std::env::current_exe().unwrap()).args(["serve-bare", &bare_port.to_string()]),
+        bare_port,
     );
-    let mut results = vec![
-        drive(
-            "bare axum route (same JSON body)",
-            format!("http://{bare}/strikes"),
+    let unguarded_port = free_port();
+    let unguarded = spawn(
+        "unguarded",
+        Command::new(std::env::current_exe().unwrap()).args([
+            "serve-unguarded",
+            &unguarded_port.to_string(),
+            &db,
+        ]),
+        unguarded_port,
+    );
+    let (guarded, guarded_port) = guildgate(&db, &key, "full");
+    let haproxy_port = free_port();
+    let haproxy = servers::haproxy(dir.path(), haproxy_port, bare_port, &proxy_keys);
+    let nginx_port = free_port();
+    let nginx = servers::nginx(dir.path(), nginx_port, bare_port, &proxy_keys);
+
+    let targets = [
+        (BARE, format!("http://127.0.0.1:{bare_port}/strikes"), None),
+        (
+            UNGUARDED,
+            format!("http://127.0.0.1:{unguarded_port}/strikes"),
             None,
-            None,
-            seconds,
-            connections,
-        )
-        .await,
+        ),
+        (
+            GUARDED,
+            format!(
+                "http://127.0.0.1:{guarded_port}/api/public/v1/guilds/{}/strikes?limit=10",
+                seed::GUILD
+            ),
+            Some(bearer.as_str()),
+        ),
+        (
+            HAPROXY,
+            format!("http://127.0.0.1:{haproxy_port}/strikes"),
+            Some(proxy_bearer.as_str()),
+        ),
+        (
+            NGINX,
+            format!("http://127.0.0.1:{nginx_port}/strikes"),
+            Some(proxy_bearer.as_str()),
+        ),
     ];
-    // The reads are measured on an empty guild, as the bare route answers an empty page.
-    results.push(
-        drive(
-            "unguarded read (same query, no guard)",
-            format!("http://{unguarded}/strikes"),
-            None,
-            None,
-            seconds,
-            connections,
-        )
-        .await,
-    );
-    results.push(
-        drive(
-            "guarded read GET /strikes?limit=10",
-            read_url,
-            Some(secret.clone()),
-            None,
-            seconds,
-            connections,
-        )
-        .await,
-    );
-    results.push(
-        drive(
-            "reversible write POST /tickets/{id}/claim",
-            format!("{base}/tickets/{ticket}/claim"),
-            Some(secret.clone()),
-            Some(json!({})),
-            seconds,
-            connections,
-        )
-        .await,
-    );
-    results.push(
-        drive(
-            "destructive write POST /strikes",
-            format!("{base}/strikes"),
-            Some(secret),
-            Some(strike),
-            seconds,
-            connections,
-        )
-        .await,
-    );
-
     println!(
-        "{:<44} {:>10} {:>8} {:>10} {:>10}",
-        "case", "req/s", "errors", "p50 (ms)", "p99 (ms)"
+        "guildgate bench: {}s per point, connections {:?}, wrk on loopback, {} cores",
+        options.seconds,
+        options.connections,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    for f in &results {
-        println!(
-            "{:<44} {:>10.0} {:>8} {:>10.3} {:>10.3}",
-            f.name,
-            f.rps,
-            f.errors,
-            f.p50_us as f64 / 1000.0,
-            f.p99_us as f64 / 1000.0
-        );
+    let mut rows = Vec::new();
+    for (case, url, auth) in &targets {
+        let load = Load {
+            url,
+            auth: *auth,
+            body: None,
+        };
+        let warm = wrk::run(&script, &load, 16, 1);
+        assert_eq!(warm.errors, 0, "{case} answers errors: check its setup");
+        for &connections in &options.connections {
+            let figures = wrk::run(&script, &load, connections, options.seconds);
+            rows.push(Row {
+                case,
+                connections,
+                figures,
+            });
+        }
     }
-    let ratio = results[2].rps / results[0].rps;
-    let guard_ratio = results[2].rps / results[1].rps;
-    let added_p99 = (results[2].p99_us as f64 - results[1].p99_us as f64) / 1000.0;
-    println!("guarded read / bare route throughput ratio: {ratio:.2}");
-    println!(
-        "guarded read / unguarded read throughput ratio: {guard_ratio:.2} (added p99 {added_p99:.3} ms)"
+    drop((haproxy, nginx, unguarded, bare));
+
+    // 5: the destructive write, durable, at the highest connection count.
+    let strike = json!({
+        "user_id": seed::TARGET, "reason": "bench", "severity": "MINOR",
+        "_confirmation": format!("ADD STRIKE TO USER {} IN GUILD {} SEVERITY MINOR", seed::TARGET, seed::GUILD),
+    })
+    .to_string();
+    let write_url = format!(
+        "http://127.0.0.1:{guarded_port}/api/public/v1/guilds/{}/strikes",
+        seed::GUILD
     );
-    let json = json!({
-        "seconds": seconds,
-        "connections": connections,
-        "cases": results.iter().map(|f| json!({
-            "name": f.name, "requests": f.requests, "errors": f.errors, "rps": f.rps,
-            "p50_ms": f.p50_us as f64 / 1000.0, "p99_ms": f.p99_us as f64 / 1000.0,
-        })).collect::<Vec<_>>(),
-        "guarded_read_over_bare": ratio,
-        "guarded_read_over_unguarded": guard_ratio,
-        "guard_added_p99_ms": added_p99,
+    let write_load = Load {
+        url: &write_url,
+        auth: Some(&bearer),
+        body: Some(&strike),
+    };
+    let write_connections = *options.connections.iter().max().unwrap_or(&64);
+    let writes = wrk::run(
+        &script,
+        &write_load,
+        write_connections.min(64),
+        options.seconds,
+    );
+    drop(guarded);
+
+    // 7: memory with 100,000 tokens and 1,000,000 audit rows.
+    let memory = memory(&runtime, dir.path(), &key, options.seconds);
+
+    report::print_table(&rows);
+    let at = |case: &str, c: u32| {
+        rows.iter()
+            .find(|r| r.case == case && r.connections == c)
+            .map(|r| r.figures.clone())
+    };
+    let mut ratios = Vec::new();
+    println!("\nratios per connection count (same run):");
+    for &c in &options.connections {
+        let (Some(bare), Some(unguarded), Some(guarded), Some(haproxy), Some(nginx)) = (
+            at(BARE, c),
+            at(UNGUARDED, c),
+            at(GUARDED, c),
+            at(HAPROXY, c),
+            at(NGINX, c),
+        ) else {
+            continue;
+        };
+        let entry = json!({
+            "connections": c,
+            "guarded_over_unguarded": guarded.rps / unguarded.rps,
+            "guard_added_p99_ms": guarded.p99_ms - unguarded.p99_ms,
+            "guarded_over_bare": guarded.rps / bare.rps,
+            "guarded_over_haproxy": guarded.rps / haproxy.rps,
+            "guarded_over_nginx": guarded.rps / nginx.rps,
+            "haproxy_over_bare": haproxy.rps / bare.rps,
+            "nginx_over_bare": nginx.rps / bare.rps,
+        });
+        println!(
+            "  {c:>3} conns: guarded/unguarded {:.2} (target >= 0.90), added p99 {:+.3} ms (target <= 0.5), guarded/HAProxy {:.2}, guarded/nginx {:.2} (targets >= 1.2), HAProxy/bare {:.2}, nginx/bare {:.2}",
+            entry["guarded_over_unguarded"].as_f64().unwrap(),
+            entry["guard_added_p99_ms"].as_f64().unwrap(),
+            entry["guarded_over_haproxy"].as_f64().unwrap(),
+            entry["guarded_over_nginx"].as_f64().unwrap(),
+            entry["haproxy_over_bare"].as_f64().unwrap(),
+            entry["nginx_over_bare"].as_f64().unwrap(),
+        );
+        ratios.push(entry);
+    }
+    println!(
+        "\ndestructive write POST /strikes, synchronous=FULL, {} connections: {:.0} writes/s (target >= 15,000), p99 {:.3} ms, {} errors",
+        write_connections.min(64),
+        writes.rps,
+        writes.p99_ms,
+        writes.errors
+    );
+    println!(
+        "memory: RSS {:.1} MB (peak {:.1} MB) with 100,000 tokens and 1,000,000 audit rows after {} requests over all tokens (target <= 100 MB)",
+        memory.0 as f64 / 1024.0,
+        memory.1 as f64 / 1024.0,
+        memory.2
+    );
+    let results = json!({
+        "machine": {"cores": std::thread::available_parallelism().map_or(1, |n| n.get())},
+        "seconds_per_point": options.seconds,
+        "reads": report::rows_json(&rows),
+        "ratios": ratios,
+        "destructive_write": {"synchronous": "FULL", "connections": write_connections.min(64), "figures": writes},
+        "memory": {"tokens": 100_000, "audit_rows": 1_000_000, "rss_kib": memory.0, "peak_rss_kib": memory.1, "requests": memory.2},
     });
-    let _ = std::fs::create_dir_all("target");
-    std::fs::write(
-        "target/bench.json",
-        serde_json::to_string_pretty(&json).unwrap(),
-    )
-    .unwrap();
+    let json_path = options.out.join("results.json");
+    std::fs::write(&json_path, serde_json::to_string_pretty(&results).unwrap()).unwrap();
+    let svg = options.out.join("throughput.svg");
+    report::plot(&rows, &READ_CASES, &svg);
+    println!("\nwrote {} and {}", json_path.display(), svg.display());
+}
+
+const TOKEN_CYCLE_LUA: &str = r#"
+local tokens = {}
+for line in io.lines(os.getenv("BENCH_TOKENS")) do tokens[#tokens + 1] = line end
+local path = os.getenv("BENCH_PATH")
+request = function()
+  return wrk.format("GET", path, {["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]})
+end
+done = function(summary, latency, requests)
+  io.write(string.format('{"requests":%d,"errors":%d}\n', summary.requests, summary.errors.status))
+end
+"#;
+
+/// Seeds 100,000 tokens and 1,000,000 audit rows, serves them, sends requests spread over
+/// every token, and reads the server's resident memory: `(rss, peak, requests)`.
+fn memory(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    key: &SecretKey,
+    seconds: u32,
+) -> (u64, u64, u64) {
+    let db = format!("sqlite://{}/memory.db", dir.display());
+    let secrets = runtime.block_on(async {
+        let store = SqliteStore::open(&db).await.unwrap();
+        let secrets = seed::guild_with_tokens(&store, &key.secret_hasher(), 100_000).await;
+        seed::audit_rows(&store, 1_000_000).await;
+        store.close().await;
+        secrets
+    });
+    let tokens = dir.join("tokens.txt");
+    std::fs::write(&tokens, secrets.join("\n")).unwrap();
+    let script = dir.join("cycle.lua");
+    std::fs::write(&script, TOKEN_CYCLE_LUA).unwrap();
+    let (server, port) = guildgate(&db, key, "full");
+    let output = Command::new("wrk")
+        .args([
+            "-t",
+            "2",
+            "-c",
+            "16",
+            "-d",
+            &format!("{}s", seconds.max(10)),
+            "-s",
+        ])
+        .arg(&script)
+        .arg(format!("http://127.0.0.1:{port}"))
+        .env("BENCH_TOKENS", &tokens)
+        .env(
+            "BENCH_PATH",
+            format!("/api/public/v1/guilds/{}/strikes?limit=10", seed::GUILD),
+        )
+        .output()
+        .expect("wrk runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let requests = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v["requests"].as_u64())
+        .unwrap_or(0);
+    let (rss, peak) = rss_kib(server.child.id());
+    (rss, peak, requests)
 }

@@ -20,4 +20,5 @@ pub use envelope::{Failure, envelope};
 pub use guildgate_storage::AuditSink;
 pub use router::{not_found, router};
 pub use state::{AppState, GuildApiConfig};
+pub use token_cache::TokenCache;
 pub use upstream::{lift_expired_bans, reconcile};

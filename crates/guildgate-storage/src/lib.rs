@@ -23,7 +23,7 @@ use guildgate_core::model::{
 };
 
 pub use audit_sink::AuditSink;
-pub use sqlite::SqliteStore;
+pub use sqlite::{Durability, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

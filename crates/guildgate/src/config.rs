@@ -29,6 +29,9 @@ pub struct Config {
     pub discord_bot_token: Option<SecretString>,
     /// Discord's API base (a stand-in's, in tests).
     pub discord_api_base_url: Option<String>,
+    /// SQLite's `synchronous`: `full` (the default: every acknowledged write is on disk)
+    /// or `normal` (survives a guildgate crash, not a power cut).
+    pub sqlite_synchronous: String,
 }
 
 /// A secret from configuration: `Debug` never prints it.
@@ -54,6 +57,7 @@ impl Default for Config {
             log_level: "info".to_owned(),
             discord_bot_token: None,
             discord_api_base_url: None,
+            sqlite_synchronous: "full".to_owned(),
         }
     }
 }
@@ -141,6 +145,9 @@ impl Config {
         if let Some(v) = env("GUILDGATE_DISCORD_API_BASE_URL") {
             self.discord_api_base_url = Some(v);
         }
+        if let Some(v) = env("GUILDGATE_SQLITE_SYNCHRONOUS") {
+            self.sqlite_synchronous = v;
+        }
         if let Some(v) = env("GUILDGATE_LOG_LEVEL") {
             self.log_level = v;
         }
@@ -185,6 +192,15 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    pub fn durability(&self) -> Result<guildgate_storage::Durability, ConfigError> {
+        guildgate_storage::Durability::parse(&self.sqlite_synchronous).ok_or_else(|| {
+            ConfigError::Env(
+                "GUILDGATE_SQLITE_SYNCHRONOUS",
+                format!("expected full or normal, got {:?}", self.sqlite_synchronous),
+            )
+        })
     }
 
     pub fn public_base_url(&self) -> String {

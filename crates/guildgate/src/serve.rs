@@ -13,7 +13,7 @@ use crate::config::Config;
 
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let key = config.secret_key()?;
-    let store = Arc::new(SqliteStore::open(&config.database_url).await?);
+    let store = Arc::new(SqliteStore::open_with(&config.database_url, config.durability()?).await?);
     let api_config = GuildApiConfig {
         dashboard_base_url: config.public_base_url(),
         trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),

@@ -1,7 +1,8 @@
 //! The SQLite implementation: WAL mode, one writer connection (SQLite admits one writer
-//! at a time, so queueing in the pool beats retrying on SQLITE_BUSY) and a small pool of
-//! readers. Migrations run when the store opens.
+//! at a time, so queueing for it beats retrying on SQLITE_BUSY) with group commit
+//! (`group.rs`), and a small pool of readers. Migrations run when the store opens.
 
+mod group;
 mod owner;
 mod rows;
 mod task_rows;
@@ -23,7 +24,9 @@ use guildgate_core::model::{
     Ticket, TokenAuth, TokenRecord,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Executor, Row, SqlitePool};
+use sqlx::{ConnectOptions, Connection, Executor, Row, SqliteConnection, SqlitePool};
+
+use group::GroupWriter;
 
 use crate::migrate::{self, CREATE_LEDGER};
 use crate::{AuditFilter, IdempotencyStart, Restriction, Store, StoreError, StoreResult, WriteTx};
@@ -48,10 +51,32 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// When a commit reaches the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: every commit is fsynced before it is acknowledged; nothing
+    /// acknowledged is lost, even to a power cut.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL` in WAL mode: commits survive a crash of guildgate but the last
+    /// ones may be lost to a power cut or a kernel crash.
+    Normal,
+}
+
+impl Durability {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "full" => Some(Durability::Full),
+            "normal" => Some(Durability::Normal),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct SqliteStore {
     reader: SqlitePool,
-    writer: SqlitePool,
+    writer: GroupWriter,
     /// Bumped after every commit that changes what a token may do (see `auth_generation`).
     auth_generation: Arc<AtomicU64>,
 }
@@ -59,7 +84,12 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating when missing) the database at `url` (`sqlite://path` or a bare
     /// path) and brings its schema up to date.
+    /// Opens (creating when missing) the database at `url`, durable on every commit.
     pub async fn open(url: &str) -> StoreResult<Self> {
+        Self::open_with(url, Durability::Full).await
+    }
+
+    pub async fn open_with(url: &str, durability: Durability) -> StoreResult<Self> {
         let url = if url.starts_with("sqlite:") {
             url.to_owned()
         } else {
@@ -79,16 +109,14 @@ impl SqliteStore {
             .map_err(|e| StoreError::Internal(format!("bad SQLite URL: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
-            .await?;
-        let store_for_migrations = writer.clone();
-        migrate_sqlite(&store_for_migrations).await?;
+        let mut writer = options.connect().await?;
+        migrate_sqlite(&mut writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))
@@ -96,21 +124,21 @@ impl SqliteStore {
             .await?;
         Ok(Self {
             reader,
-            writer,
+            writer: GroupWriter::new(writer),
             auth_generation: Arc::default(),
         })
     }
 
     pub async fn close(&self) {
-        self.reader.close().await;
         self.writer.close().await;
+        self.reader.close().await;
     }
 }
 
-async fn migrate_sqlite(pool: &SqlitePool) -> StoreResult<()> {
-    pool.execute(CREATE_LEDGER).await?;
+async fn migrate_sqlite(conn: &mut SqliteConnection) -> StoreResult<()> {
+    conn.execute(CREATE_LEDGER).await?;
     let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
     let applied = applied.unwrap_or(0);
     let known = migrate::SQLITE.last().map(|m| m.0).unwrap_or(0);
@@ -120,7 +148,7 @@ async fn migrate_sqlite(pool: &SqlitePool) -> StoreResult<()> {
         )));
     }
     for (version, name, sql) in migrate::SQLITE.iter().filter(|m| m.0 > applied) {
-        let mut tx = pool.begin().await?;
+        let mut tx = conn.begin().await?;
         for statement in migrate::statements(sql) {
             tx.execute(statement.as_str()).await?;
         }
@@ -496,21 +524,24 @@ impl Store for SqliteStore {
     }
 
     async fn release_idempotent(&self, token_id: &str, key: &str) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND status IS NULL",
         )
         .bind(token_id)
         .bind(key)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await
     }
 
     async fn expire_idempotency(&self, before: Millis) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(before)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 }

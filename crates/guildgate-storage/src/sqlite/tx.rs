@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::group::Savepoint;
 use async_trait::async_trait;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::clock::Millis;
@@ -12,20 +13,19 @@ use guildgate_core::model::{
     Ban, GameServer, Guild, GuildTier, Member, Mute, Purge, RconRun, ReauthWindow, Strike, Ticket,
     TokenRecord,
 };
-use sqlx::{Sqlite, Transaction};
 
 use super::rows;
 use crate::{RevokeScope, StoreResult, WriteTx};
 
 pub struct SqliteTx {
-    pub(super) tx: Transaction<'static, Sqlite>,
+    pub(super) tx: Savepoint,
     auth_generation: Arc<AtomicU64>,
     /// This transaction changes what some token may do: caches must forget on commit.
     pub(super) touches_auth: bool,
 }
 
 impl SqliteTx {
-    pub fn new(tx: Transaction<'static, Sqlite>, auth_generation: Arc<AtomicU64>) -> Self {
+    pub fn new(tx: Savepoint, auth_generation: Arc<AtomicU64>) -> Self {
         Self {
             tx,
             auth_generation,

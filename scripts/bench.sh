@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every benchmark in one run: the load cases against guildgate, a bare route, guildgate
+# with its guard removed, HAProxy and nginx (wrk as the load generator), the durable
+# destructive write, the memory case, then the criterion micro-benchmarks. Installs wrk,
+# haproxy and nginx from Debian's packages when missing. Options go to the load run:
+#   ./scripts/bench.sh [--seconds 5] [--connections 1,16,64,256] [--out target/bench]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+cargo build --release --locked -p guildgate --bin guildgate -p guildgate-bench --bin guildgate-bench
+target/release/guildgate-bench run "$@"
+cargo bench --locked -p guildgate-bench --bench hot_path
