@@ -88,6 +88,7 @@ async fn an_owner_mints_approves_watches_the_countdown_revokes_and_reads_the_aud
         .await
         .click()
         .await;
+    browser.wait_for("form[action='/dashboard/logout']").await;
     assert_eq!(
         browser.url().await,
         format!("{base}/dashboard"),
@@ -120,7 +121,7 @@ async fn an_owner_mints_approves_watches_the_countdown_revokes_and_reads_the_aud
         .await
         .click()
         .await;
-    let secret_field = browser.find("#token-secret").await;
+    let secret_field = browser.wait_for("#token-secret").await;
     let secret = secret_field
         .property("value")
         .await
@@ -158,11 +159,10 @@ async fn an_owner_mints_approves_watches_the_countdown_revokes_and_reads_the_aud
         .await
         .click()
         .await;
+    let notice = browser.wait_for("[role=status]").await.text().await;
     assert!(
-        browser
-            .text("[role=status]")
-            .await
-            .contains("Re-auth window open for 15 minutes.")
+        notice.contains("Re-auth window open for 15 minutes."),
+        "{notice}"
     );
     let first = browser.text(&format!("{row} .countdown")).await;
     assert!(
@@ -223,14 +223,11 @@ async fn an_owner_mints_approves_watches_the_countdown_revokes_and_reads_the_aud
         .await
         .click()
         .await;
+    browser.wait_for("#confirm-revoke").await;
     assert!(browser.text("h1").await.contains("Revoke moderation-bot?"));
     browser.find("#confirm-revoke").await.click().await;
-    assert!(
-        browser
-            .text("[role=status]")
-            .await
-            .contains("Token revoked.")
-    );
+    let notice = browser.wait_for("[role=status]").await.text().await;
+    assert!(notice.contains("Token revoked."), "{notice}");
     let (status, revoked) = add_strike(port, &secret);
     assert_eq!(status, 401);
     assert_eq!(revoked["error"]["code"], "TOKEN_REVOKED");
@@ -274,6 +271,7 @@ async fn an_owner_mints_approves_watches_the_countdown_revokes_and_reads_the_aud
         .await
         .click()
         .await;
+    phone.wait_for("form[action='/dashboard/logout']").await;
     phone
         .goto(&format!("{base}/dashboard/{GUILD}/settings/api-mcp"))
         .await;

@@ -151,6 +151,19 @@ impl Driver {
         .map_or(0, Vec::len)
     }
 
+    /// Waits until `css` matches (a form submission navigates after `click` returns).
+    pub async fn wait_for(&self, css: &str) -> Element<'_> {
+        let started = Instant::now();
+        while self.count(css).await == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{css} never appeared"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.find(css).await
+    }
+
     pub async fn script(&self, script: &str, args: Value) -> Value {
         self.command(
             reqwest::Method::POST,
