@@ -1,4 +1,4 @@
-//! `guildgate-bench run [--seconds N] [--connections 1,16,64,256] [--out DIR]`
+//! `guildgate-bench run [--seconds N] [--connections 1,16,64,256] [--cases reads,writes,memory] [--out DIR]`
 //!
 //! One run on this machine, every figure a ratio taken in that run (scripts/bench.sh
 //! installs wrk, HAProxy and nginx from Debian's packages, builds, and calls this):
@@ -42,6 +42,8 @@ const NGINX: &str = "nginx map + limit_req";
 const READ_CASES: [&str; 5] = [BARE, UNGUARDED, GUARDED, HAPROXY, NGINX];
 
 struct Options {
+    /// Which groups run: `reads`, `writes`, `memory` (all by default).
+    cases: Vec<String>,
     seconds: u32,
     connections: Vec<u32>,
     out: PathBuf,
@@ -49,6 +51,7 @@ struct Options {
 
 fn options(args: &[String]) -> Options {
     let mut options = Options {
+        cases: vec!["reads".into(), "writes".into(), "memory".into()],
         seconds: 5,
         connections: vec![1, 16, 64, 256],
         out: PathBuf::from("target/bench"),
@@ -65,6 +68,7 @@ fn options(args: &[String]) -> Options {
                     .collect()
             }
             "--out" => options.out = PathBuf::from(value),
+            "--cases" => options.cases = value.split(',').map(str::to_owned).collect(),
             other => panic!("unknown option {other}"),
         }
     }
@@ -217,7 +221,8 @@ fn run(options: Options) {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let mut rows = Vec::new();
-    for (case, url, auth) in &targets {
+    let wants = |group: &str| options.cases.iter().any(|c| c == group);
+    for (case, url, auth) in targets.iter().filter(|_| wants("reads")) {
         let load = Load {
             url,
             auth: *auth,
@@ -261,7 +266,11 @@ fn run(options: Options) {
     drop(guarded);
 
     // 7: memory with 100,000 tokens and 1,000,000 audit rows.
-    let memory = memory(&runtime, dir.path(), &key, options.seconds);
+    let memory = if wants("memory") {
+        memory(&runtime, dir.path(), &key, options.seconds)
+    } else {
+        (0, 0, 0)
+    };
 
     report::print_table(&rows);
     let at = |case: &str, c: u32| {

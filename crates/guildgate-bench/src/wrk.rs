@@ -25,7 +25,7 @@ done = function(summary, latency, requests)
 end
 "#;
 
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Figures {
     pub requests: u64,
     pub errors: u64,

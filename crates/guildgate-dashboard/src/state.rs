@@ -7,7 +7,7 @@ use guildgate_core::crypto::SecretHasher;
 use guildgate_core::limits::{Limiter, Rate};
 use guildgate_core::net::TrustedProxies;
 use guildgate_owner::Owner;
-use guildgate_storage::Store;
+use guildgate_storage::{AuditSink, Store};
 
 #[derive(Clone, Debug)]
 pub struct DashboardConfig {
@@ -41,6 +41,9 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub limiter: Limiter,
     pub config: DashboardConfig,
+    /// The API surfaces' batched audit writer, flushed before the audit log is shown so
+    /// the owner sees the calls made a moment ago.
+    pub audit: Option<AuditSink>,
 }
 
 #[derive(Clone)]
@@ -59,6 +62,16 @@ impl DashboardState {
             hasher,
             clock,
             config,
+            audit: None,
+        }))
+    }
+
+    /// Shows rows still queued in `sink` whenever the audit log is read.
+    pub fn with_audit_sink(self, sink: AuditSink) -> Self {
+        let inner = Arc::try_unwrap(self.0).unwrap_or_else(|_| panic!("configure before use"));
+        Self(Arc::new(Inner {
+            audit: Some(sink),
+            ..inner
         }))
     }
 

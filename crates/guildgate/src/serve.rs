@@ -82,7 +82,8 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
             ..guildgate_dashboard::DashboardConfig::default()
         },
-    );
+    )
+    .with_audit_sink(state.audit_sink().clone());
     tokio::spawn(sweep_owner_records(store.clone()));
     let app = guildgate_guild_api::router(state.clone())
         .merge(guildgate_tasks_api::router(tasks))

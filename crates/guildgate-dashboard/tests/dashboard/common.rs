@@ -125,8 +125,9 @@ impl Dash {
             key.secret_hasher(),
             Arc::new(clock.clone()),
             config,
-        );
-        let app = guildgate_guild_api::router(guild_api)
+        )
+        .with_audit_sink(guild_api.audit_sink().clone());
+        let app = guildgate_guild_api::router(guild_api.clone())
             .merge(guildgate_dashboard::router(dashboard.clone()))
             .fallback(guildgate_guild_api::not_found)
             .layer(axum::middleware::from_fn_with_state(

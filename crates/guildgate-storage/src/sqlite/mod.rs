@@ -4,6 +4,7 @@
 
 mod group;
 mod owner;
+mod read_cache;
 mod rows;
 mod task_rows;
 mod tasks;
@@ -79,6 +80,10 @@ pub struct SqliteStore {
     writer: GroupWriter,
     /// Bumped after every commit that changes what a token may do (see `auth_generation`).
     auth_generation: Arc<AtomicU64>,
+    /// Bumped after every commit that changes data (not audit rows or last-use stamps):
+    /// the read cache's key to freshness.
+    data_generation: Arc<AtomicU64>,
+    reads: Arc<read_cache::ReadCache>,
 }
 
 impl SqliteStore {
@@ -126,7 +131,34 @@ impl SqliteStore {
             reader,
             writer: GroupWriter::new(writer),
             auth_generation: Arc::default(),
+            data_generation: Arc::default(),
+            reads: Arc::default(),
         })
+    }
+
+    /// A page that depends only on its query (no clock): answered from the read cache
+    /// while no change has been committed since it was read.
+    async fn cached_page<T: Clone + Send + Sync + 'static>(
+        &self,
+        sql: &str,
+        binds: &[&str],
+        req: &PageRequest,
+        map: fn(&sqlx::sqlite::SqliteRow) -> StoreResult<T>,
+        id_of: fn(&T) -> &str,
+    ) -> StoreResult<Page<T>> {
+        let generation = self.data_generation.load(Ordering::Acquire);
+        let key = format!(
+            "{sql}\u{1}{}\u{1}{}\u{1}{:?}",
+            binds.join("\u{1}"),
+            req.limit,
+            req.before
+        );
+        if let Some(hit) = self.reads.get(&key, generation) {
+            return Ok(hit);
+        }
+        let fresh = page(&self.reader, sql, binds, req, map, id_of).await?;
+        self.reads.put(key, generation, &fresh);
+        Ok(fresh)
     }
 
     pub async fn close(&self) {
@@ -205,6 +237,7 @@ impl Store for SqliteStore {
         Ok(Box::new(tx::SqliteTx::new(
             self.writer.begin().await?,
             self.auth_generation.clone(),
+            Some(self.data_generation.clone()),
         )))
     }
 
@@ -353,12 +386,14 @@ impl Store for SqliteStore {
 
     async fn strikes(&self, guild_id: &str, req: &PageRequest) -> StoreResult<Page<Strike>> {
         let sql = "SELECT * FROM strikes WHERE guild_id = $1 AND removed_at IS NULL";
-        page(&self.reader, sql, &[guild_id], req, rows::strike, |s| &s.id).await
+        self.cached_page(sql, &[guild_id], req, rows::strike, |s| &s.id)
+            .await
     }
 
     async fn tickets(&self, guild_id: &str, req: &PageRequest) -> StoreResult<Page<Ticket>> {
         let sql = "SELECT * FROM tickets WHERE guild_id = $1";
-        page(&self.reader, sql, &[guild_id], req, rows::ticket, |t| &t.id).await
+        self.cached_page(sql, &[guild_id], req, rows::ticket, |t| &t.id)
+            .await
     }
 
     async fn ticket(&self, guild_id: &str, id: &str) -> StoreResult<Option<Ticket>> {
@@ -399,7 +434,8 @@ impl Store for SqliteStore {
 
     async fn servers(&self, guild_id: &str, req: &PageRequest) -> StoreResult<Page<GameServer>> {
         let sql = "SELECT id, guild_id, name, host, port, created_at FROM game_servers WHERE guild_id = $1";
-        page(&self.reader, sql, &[guild_id], req, rows::server, |s| &s.id).await
+        self.cached_page(sql, &[guild_id], req, rows::server, |s| &s.id)
+            .await
     }
 
     async fn server(&self, guild_id: &str, id: &str) -> StoreResult<Option<(GameServer, Vec<u8>)>> {
@@ -440,11 +476,10 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
-        let mut tx = tx::SqliteTx::new(self.writer.begin().await?, self.auth_generation.clone());
-        for event in events {
-            tx.append_audit(event).await?;
-        }
-        Box::new(tx).commit().await
+        // Audit rows are not data any cached page shows: no data generation bump.
+        let mut tx = self.writer.begin().await?;
+        tx::insert_audit_rows(&mut tx, events).await?;
+        tx.commit().await
     }
 
     async fn touch_tokens(&self, uses: &[(String, Millis, String)]) -> StoreResult<()> {

@@ -22,14 +22,21 @@ pub struct SqliteTx {
     auth_generation: Arc<AtomicU64>,
     /// This transaction changes what some token may do: caches must forget on commit.
     pub(super) touches_auth: bool,
+    /// Bumped on commit when this transaction may change data a cached read shows.
+    data_generation: Option<Arc<AtomicU64>>,
 }
 
 impl SqliteTx {
-    pub fn new(tx: Savepoint, auth_generation: Arc<AtomicU64>) -> Self {
+    pub fn new(
+        tx: Savepoint,
+        auth_generation: Arc<AtomicU64>,
+        data_generation: Option<Arc<AtomicU64>>,
+    ) -> Self {
         Self {
             tx,
             auth_generation,
             touches_auth: false,
+            data_generation,
         }
     }
 }
@@ -486,30 +493,7 @@ impl WriteTx for SqliteTx {
     }
 
     async fn append_audit(&mut self, e: &AuditEvent) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, guild_id, actor_source, actor_user_id, token_id, token_name, \
-             action, method, path, outcome, status, request_id, ip, target, surface) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(&e.id)
-        .bind(e.at)
-        .bind(&e.guild_id)
-        .bind(e.actor_source.as_str())
-        .bind(&e.actor_user_id)
-        .bind(&e.token_id)
-        .bind(&e.token_name)
-        .bind(&e.action)
-        .bind(&e.method)
-        .bind(&e.path)
-        .bind(&e.outcome)
-        .bind(e.status.map(i64::from))
-        .bind(&e.request_id)
-        .bind(&e.ip)
-        .bind(&e.target)
-        .bind(e.surface)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        insert_audit_rows(&mut self.tx, std::slice::from_ref(e)).await
     }
 
     async fn complete_idempotent(
@@ -537,6 +521,61 @@ impl WriteTx for SqliteTx {
         if self.touches_auth {
             self.auth_generation.fetch_add(1, Ordering::AcqRel);
         }
+        if let Some(data) = &self.data_generation {
+            data.fetch_add(1, Ordering::AcqRel);
+        }
         Ok(())
     }
+}
+
+/// Rows per `INSERT` statement: one hand-off to SQLite's worker thread carries this many.
+const AUDIT_ROWS_PER_STATEMENT: usize = 64;
+const AUDIT_COLUMNS: usize = 16;
+
+/// Inserts audit rows, many per statement.
+pub async fn insert_audit_rows(
+    conn: &mut sqlx::SqliteConnection,
+    events: &[AuditEvent],
+) -> StoreResult<()> {
+    for chunk in events.chunks(AUDIT_ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
+            "INSERT INTO audit_log (id, at, guild_id, actor_source, actor_user_id, token_id, \
+             token_name, action, method, path, outcome, status, request_id, ip, target, surface) VALUES ",
+        );
+        for row in 0..chunk.len() {
+            if row > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for column in 0..AUDIT_COLUMNS {
+                if column > 0 {
+                    sql.push(',');
+                }
+                sql.push('?');
+            }
+            sql.push(')');
+        }
+        let mut query = sqlx::query(&sql);
+        for e in chunk {
+            query = query
+                .bind(&e.id)
+                .bind(e.at)
+                .bind(&e.guild_id)
+                .bind(e.actor_source.as_str())
+                .bind(&e.actor_user_id)
+                .bind(&e.token_id)
+                .bind(&e.token_name)
+                .bind(&e.action)
+                .bind(&e.method)
+                .bind(&e.path)
+                .bind(&e.outcome)
+                .bind(e.status.map(i64::from))
+                .bind(&e.request_id)
+                .bind(&e.ip)
+                .bind(&e.target)
+                .bind(e.surface);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
