@@ -118,7 +118,7 @@ impl FromRequestParts<AppState> for Call {
         let idempotency_key = idempotency_key(parts)?;
         state
             .audit
-            .touch_token(caller.token.id.clone(), now, ctx.client_ip.to_string())
+            .touch_token(&caller.token.id, now, ctx.client_ip)
             .await;
         Ok(Call {
             state: state.clone(),

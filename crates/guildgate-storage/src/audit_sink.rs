@@ -3,7 +3,9 @@
 //! transaction of its own. Rows of state changes never come here: they commit with the
 //! change itself.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::Store;
@@ -20,7 +22,14 @@ enum Message {
 #[derive(Clone)]
 pub struct AuditSink {
     tx: mpsc::Sender<Message>,
+    /// The last stamp queued per token: a token used again within a second from the same
+    /// address needs no new stamp (the time shown is to the second).
+    recent: Arc<Mutex<HashMap<String, (Millis, IpAddr)>>>,
 }
+
+/// Stamps of one token closer together than this are not queued again.
+const TOUCH_EVERY: Millis = 1_000;
+const MAX_RECENT: usize = 100_000;
 
 const BATCH: usize = 512;
 const QUEUE: usize = 65_536;
@@ -29,7 +38,10 @@ impl AuditSink {
     pub fn spawn(store: Arc<dyn Store>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run(store, rx));
-        Self { tx }
+        Self {
+            tx,
+            recent: Arc::default(),
+        }
     }
 
     /// Queues a row. Under overload the caller waits for room rather than lose the row.
@@ -39,8 +51,24 @@ impl AuditSink {
         }
     }
 
-    pub async fn touch_token(&self, token_id: String, at: Millis, ip: String) {
-        let _ = self.tx.try_send(Message::Touch(token_id, at, ip));
+    /// Records a token's last use (time and client address), at most once a second.
+    pub async fn touch_token(&self, token_id: &str, at: Millis, ip: IpAddr) {
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((last, last_ip)) = recent.get(token_id)
+                && at - *last < TOUCH_EVERY
+                && *last_ip == ip
+            {
+                return;
+            }
+            if recent.len() >= MAX_RECENT {
+                recent.clear();
+            }
+            recent.insert(token_id.to_owned(), (at, ip));
+        }
+        let _ = self
+            .tx
+            .try_send(Message::Touch(token_id.to_owned(), at, ip.to_string()));
     }
 
     /// Returns once everything queued before the call is in the database.

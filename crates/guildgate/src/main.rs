@@ -1,6 +1,11 @@
 //! The guildgate binary: `serve` runs the server, `admin` manages guilds, members and
 //! tokens directly in the database.
 
+/// mimalloc: the request path allocates many small strings; glibc's allocator showed up
+/// at ~12% of a guarded read's profile (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod admin;
 mod config;
 mod openapi;
