@@ -20,6 +20,10 @@ use guildgate_core::token::GUILD_TOKEN;
 use guildgate_guild_api::TokenCache;
 use guildgate_storage::SqliteStore;
 
+/// The allocator `guildgate serve` runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn token_path(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

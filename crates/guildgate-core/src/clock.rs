@@ -23,7 +23,12 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Millis {
-        (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as Millis
+        // Straight from the system clock: building a calendar date to read the epoch
+        // back out was most of a limiter decision's time.
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(since) => since.as_millis() as Millis,
+            Err(before) => -(before.duration().as_millis() as Millis),
+        }
     }
 }
 

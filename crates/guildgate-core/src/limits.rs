@@ -133,10 +133,37 @@ struct Bucket {
     updated: Millis,
 }
 
+/// FNV-1a from a per-process random basis: bucket keys are short, and SipHash was a third
+/// of a decision's time. The random basis keeps collisions from being precomputed.
+#[derive(Clone)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+#[derive(Clone)]
+struct KeyHasherBuilder(u64);
+
+impl std::hash::BuildHasher for KeyHasherBuilder {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(self.0)
+    }
+}
+
 /// The in-process limiter: one instance's budgets, in memory.
 pub struct Limiter {
     clock: Arc<dyn Clock>,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    buckets: Mutex<HashMap<String, Bucket, KeyHasherBuilder>>,
 }
 
 const SWEEP_EVERY: usize = 10_000;
@@ -145,7 +172,9 @@ impl Limiter {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             clock,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::with_hasher(KeyHasherBuilder(
+                0xcbf2_9ce4_8422_2325 ^ rand::random::<u64>(),
+            ))),
         }
     }
 
@@ -166,47 +195,123 @@ impl Limiter {
             // Drop buckets idle long enough to be full again: they carry no information.
             map.retain(|_, b| now - b.updated < 10 * MINUTE);
         }
-        let levels: Vec<f64> = requests
-            .iter()
-            .map(|r| match map.get(&r.key) {
-                Some(b) => (b.tokens + (now - b.updated).max(0) as f64 * r.rate.per_milli())
-                    .min(r.rate.capacity as f64),
-                None => r.rate.capacity as f64,
-            })
-            .collect();
-        let allowed = levels.iter().all(|level| *level >= 1.0);
-        let mut retry_after_secs = 0;
-        let mut buckets = Vec::with_capacity(requests.len());
-        for (request, mut level) in requests.iter().zip(levels) {
-            if allowed && consume {
-                level -= 1.0;
-                map.insert(
-                    request.key.clone(),
-                    Bucket {
-                        tokens: level,
-                        updated: now,
-                    },
-                );
-            } else if level < 1.0 {
-                let wait_ms = (1.0 - level) / request.rate.per_milli();
-                retry_after_secs = retry_after_secs
-                    .max((wait_ms / 1000.0).ceil() as u64)
-                    .max(1);
+        // The usual calls (one to three distinct buckets) find each bucket once.
+        match requests {
+            [a] => decide_disjoint(&mut map, [a], now, consume),
+            [a, b] if a.key != b.key => decide_disjoint(&mut map, [a, b], now, consume),
+            [a, b, c] if a.key != b.key && a.key != c.key && b.key != c.key => {
+                decide_disjoint(&mut map, [a, b, c], now, consume)
             }
-            let missing = request.rate.capacity as f64 - level;
-            buckets.push(BucketState {
-                name: request.name,
-                limit: request.rate.capacity,
-                remaining: level.floor().max(0.0) as u32,
-                reset_secs: (missing / request.rate.per_milli() / 1000.0).ceil() as u64,
-                window_secs: request.rate.window_secs(),
-            });
+            _ => decide_any(&mut map, requests, now, consume),
         }
-        Decision {
-            allowed,
-            retry_after_secs,
-            buckets,
+    }
+}
+
+type Buckets = HashMap<String, Bucket, KeyHasherBuilder>;
+
+/// A bucket's level now: what it held, refilled for the time since, up to capacity.
+fn level_of(bucket: Option<&Bucket>, request: &BucketRequest, now: Millis) -> f64 {
+    match bucket {
+        Some(b) => (b.tokens + (now - b.updated).max(0) as f64 * request.rate.per_milli())
+            .min(request.rate.capacity as f64),
+        None => request.rate.capacity as f64,
+    }
+}
+
+fn decide_disjoint<const N: usize>(
+    map: &mut Buckets,
+    requests: [&BucketRequest; N],
+    now: Millis,
+    consume: bool,
+) -> Decision {
+    let mut found = map.get_disjoint_mut(requests.map(|r| r.key.as_str()));
+    let mut levels = [0f64; N];
+    for i in 0..N {
+        levels[i] = level_of(found[i].as_deref(), requests[i], now);
+    }
+    let allowed = levels.iter().all(|level| *level >= 1.0);
+    let mut new = [false; N];
+    if allowed && consume {
+        for i in 0..N {
+            levels[i] -= 1.0;
+            let bucket = Bucket {
+                tokens: levels[i],
+                updated: now,
+            };
+            match found[i].as_deref_mut() {
+                Some(existing) => *existing = bucket,
+                None => new[i] = true,
+            }
         }
+    }
+    for i in (0..N).filter(|i| new[*i]) {
+        map.insert(
+            requests[i].key.clone(),
+            Bucket {
+                tokens: levels[i],
+                updated: now,
+            },
+        );
+    }
+    outcome(requests.into_iter().zip(levels), allowed, consume)
+}
+
+/// Any number of buckets, the same key possibly more than once.
+fn decide_any(
+    map: &mut Buckets,
+    requests: &[BucketRequest],
+    now: Millis,
+    consume: bool,
+) -> Decision {
+    let mut levels: Vec<f64> = requests
+        .iter()
+        .map(|r| level_of(map.get(r.key.as_str()), r, now))
+        .collect();
+    let allowed = levels.iter().all(|level| *level >= 1.0);
+    if allowed && consume {
+        for (request, level) in requests.iter().zip(levels.iter_mut()) {
+            *level -= 1.0;
+            map.insert(
+                request.key.clone(),
+                Bucket {
+                    tokens: *level,
+                    updated: now,
+                },
+            );
+        }
+    }
+    outcome(requests.iter().zip(levels), allowed, consume)
+}
+
+/// The decision, with each bucket's state for the headers and the wait when refused.
+fn outcome<'a>(
+    levels: impl Iterator<Item = (&'a BucketRequest, f64)>,
+    allowed: bool,
+    consume: bool,
+) -> Decision {
+    let mut retry_after_secs = 0;
+    let mut buckets = Vec::with_capacity(4);
+    for (request, level) in levels {
+        let per_milli = request.rate.per_milli();
+        if !(allowed && consume) && level < 1.0 {
+            let wait_ms = (1.0 - level) / per_milli;
+            retry_after_secs = retry_after_secs
+                .max((wait_ms / 1000.0).ceil() as u64)
+                .max(1);
+        }
+        let missing = request.rate.capacity as f64 - level;
+        buckets.push(BucketState {
+            name: request.name,
+            limit: request.rate.capacity,
+            remaining: level.floor().max(0.0) as u32,
+            reset_secs: (missing / per_milli / 1000.0).ceil() as u64,
+            window_secs: request.rate.window_secs(),
+        });
+    }
+    Decision {
+        allowed,
+        retry_after_secs,
+        buckets,
     }
 }
 
