@@ -309,15 +309,27 @@ impl Store for SqliteStore {
         token_id: &str,
         now: Millis,
     ) -> StoreResult<Option<ReauthWindow>> {
-        let row = sqlx::query(
-            "SELECT * FROM reauth_windows WHERE token_id = $1 AND closed_at IS NULL \
-             AND expires_at > $2 ORDER BY expires_at DESC LIMIT 1",
-        )
-        .bind(token_id)
-        .bind(now)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref().map(rows::window).transpose()
+        // The open window that ends last is open now, if any is: cache it, compare to now.
+        // Opening and closing windows bump the auth generation, so other writes (a strike
+        // every request) leave this entry alone.
+        let generation = self.auth_generation.load(Ordering::Acquire);
+        let key = format!("window\u{1}{token_id}");
+        let latest = match self.reads.get::<Option<ReauthWindow>>(&key, generation) {
+            Some(hit) => hit,
+            None => {
+                let row = sqlx::query(
+                    "SELECT * FROM reauth_windows WHERE token_id = $1 AND closed_at IS NULL \
+                     ORDER BY expires_at DESC LIMIT 1",
+                )
+                .bind(token_id)
+                .fetch_optional(&self.reader)
+                .await?;
+                let latest = row.as_ref().map(rows::window).transpose()?;
+                self.reads.put(key, generation, &latest);
+                latest
+            }
+        };
+        Ok(latest.filter(|window| window.expires_at > now))
     }
 
     async fn is_restricted(

@@ -246,6 +246,8 @@ impl WriteTx for SqliteTx {
     }
 
     async fn open_window(&mut self, window: &ReauthWindow) -> StoreResult<()> {
+        // Windows are read through a cache keyed on the auth generation.
+        self.touches_auth = true;
         self.close_windows(&window.token_id, window.opened_at)
             .await?;
         sqlx::query(
@@ -263,6 +265,7 @@ impl WriteTx for SqliteTx {
     }
 
     async fn close_windows(&mut self, token_id: &str, now: Millis) -> StoreResult<u64> {
+        self.touches_auth = true;
         let done = sqlx::query(
             "UPDATE reauth_windows SET closed_at = $2 \
              WHERE token_id = $1 AND closed_at IS NULL AND expires_at > $2",
