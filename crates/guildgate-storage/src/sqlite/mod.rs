@@ -325,7 +325,12 @@ impl Store for SqliteStore {
                 .fetch_optional(&self.reader)
                 .await?;
                 let latest = row.as_ref().map(rows::window).transpose()?;
-                self.reads.put(key, generation, &latest);
+                // Only a found window is remembered: one opened by another process (the
+                // admin CLI) must count at once, while one it closes early may still
+                // count for up to a second.
+                if latest.is_some() {
+                    self.reads.put(key, generation, &latest);
+                }
                 latest
             }
         };
