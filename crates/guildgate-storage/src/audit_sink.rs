@@ -24,7 +24,8 @@ pub struct AuditSink {
     tx: mpsc::Sender<Message>,
     /// The last stamp queued per token: a token used again within a second from the same
     /// address needs no new stamp (the time shown is to the second).
-    recent: Arc<Mutex<HashMap<String, (Millis, IpAddr)>>>,
+    /// Keyed on a hash of the token id: no copy of the id per token held.
+    recent: Arc<Mutex<HashMap<u64, (Millis, IpAddr)>>>,
 }
 
 /// Stamps of one token closer together than this are not queued again.
@@ -54,8 +55,13 @@ impl AuditSink {
     /// Records a token's last use (time and client address), at most once a second.
     pub async fn touch_token(&self, token_id: &str, at: Millis, ip: IpAddr) {
         {
+            let key = {
+                use std::hash::{BuildHasher, RandomState};
+                static SEED: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+                SEED.get_or_init(RandomState::new).hash_one(token_id)
+            };
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((last, last_ip)) = recent.get(token_id)
+            if let Some((last, last_ip)) = recent.get(&key)
                 && at - *last < TOUCH_EVERY
                 && *last_ip == ip
             {
@@ -64,7 +70,7 @@ impl AuditSink {
             if recent.len() >= MAX_RECENT {
                 recent.clear();
             }
-            recent.insert(token_id.to_owned(), (at, ip));
+            recent.insert(key, (at, ip));
         }
         let _ = self
             .tx
