@@ -12,7 +12,7 @@ use guildgate_core::model::TokenAuth;
 use guildgate_storage::{Store, StoreResult};
 
 /// Above this many entries the cache starts over rather than grow without bound.
-const MAX_ENTRIES: usize = 50_000;
+const MAX_ENTRIES: usize = 20_000;
 
 struct Entry {
     found: Option<TokenAuth>,
