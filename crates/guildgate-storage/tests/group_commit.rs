@@ -1,0 +1,133 @@
+//! Group commit and the read cache, against a real SQLite file: what a caller of the
+//! store sees when many writers share commits, one of them gives up, and reads are cached.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use guildgate_core::ids::new_ulid;
+use guildgate_core::model::{Guild, GuildTier, PageRequest, Severity, Strike};
+use guildgate_storage::{SqliteStore, Store};
+
+fn guild(id: u64) -> Guild {
+    Guild {
+        id: id.to_string(),
+        name: format!("guild {id}"),
+        owner_id: "583912000000000001".into(),
+        tier: GuildTier::Pro,
+        mcp_enabled: false,
+        created_at: 0,
+    }
+}
+
+fn strike(guild_id: &str) -> Strike {
+    Strike {
+        id: new_ulid(),
+        strike_id: new_ulid(),
+        guild_id: guild_id.into(),
+        user_id: "583912000000000000".into(),
+        player_name: None,
+        in_game_id: None,
+        reason: "spam".into(),
+        category: None,
+        severity: Severity::Minor,
+        points: 1,
+        issued_by: "583912000000000001".into(),
+        token_id: None,
+        issued_at: 0,
+        removed_at: None,
+    }
+}
+
+async fn open(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
+    Arc::new(
+        SqliteStore::open(&format!("sqlite://{}/g.db", dir.path().display()))
+            .await
+            .unwrap(),
+    )
+}
+
+const PAGE: PageRequest = PageRequest {
+    limit: 10,
+    before: None,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_are_all_durable_and_one_that_gives_up_leaves_no_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let mut writers = Vec::new();
+    for i in 0..64u64 {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_guild(&guild(100_000_000_000_000_000 + i))
+                .await
+                .unwrap();
+            if i == 13 {
+                // This writer fails half way: its change must vanish, the others' stay.
+                drop(tx);
+                return;
+            }
+            tx.commit().await.unwrap();
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    // A failing statement inside a group does not spoil the group either.
+    let mut tx = store.begin().await.unwrap();
+    let duplicate = tx.insert_guild(&guild(100_000_000_000_000_000)).await;
+    assert!(duplicate.is_err(), "the guild already exists");
+    drop(tx);
+    store.close().await;
+
+    let reopened = open(&dir).await;
+    for i in 0..64u64 {
+        let found = reopened
+            .guild(&(100_000_000_000_000_000 + i).to_string())
+            .await
+            .unwrap();
+        assert_eq!(found.is_some(), i != 13, "guild {i}");
+    }
+}
+
+#[tokio::test]
+async fn a_cached_page_never_hides_an_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let g = guild(100_000_000_000_000_000);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_guild(&g).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.strikes(&g.id, &PAGE).await.unwrap().data.is_empty());
+    assert!(
+        store.strikes(&g.id, &PAGE).await.unwrap().data.is_empty(),
+        "served from the cache"
+    );
+    let written = strike(&g.id);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_strike(&written).await.unwrap();
+    tx.commit().await.unwrap();
+    let page = store.strikes(&g.id, &PAGE).await.unwrap();
+    assert_eq!(page.data.len(), 1);
+    assert_eq!(page.data[0].id, written.id);
+}
+
+#[tokio::test]
+async fn a_write_by_another_process_is_seen_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = open(&dir).await;
+    let g = guild(100_000_000_000_000_000);
+    let mut tx = server.begin().await.unwrap();
+    tx.insert_guild(&g).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(server.strikes(&g.id, &PAGE).await.unwrap().data.is_empty());
+    // The admin CLI is another store on the same file: the server's generations never hear of it.
+    let cli = open(&dir).await;
+    let mut tx = cli.begin().await.unwrap();
+    tx.insert_strike(&strike(&g.id)).await.unwrap();
+    tx.commit().await.unwrap();
+    cli.close().await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(server.strikes(&g.id, &PAGE).await.unwrap().data.len(), 1);
+}
