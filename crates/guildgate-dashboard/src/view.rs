@@ -57,17 +57,23 @@ pub struct Frame<'a> {
     pub csrf: &'a str,
 }
 
+fn head(title: &str, with_script: bool) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · guildgate" }
+            link rel="stylesheet" href="/dashboard/assets/app.css";
+            @if with_script { script src="/dashboard/assets/app.js" defer {} }
+        }
+    }
+}
+
 pub fn page(frame: &Frame, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (frame.title) " · guildgate" }
-                link rel="stylesheet" href="/dashboard/assets/app.css";
-                script src="/dashboard/assets/app.js" defer {}
-            }
+            (head(frame.title, true))
             body {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
@@ -93,12 +99,7 @@ pub fn bare_page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · guildgate" }
-                link rel="stylesheet" href="/dashboard/assets/app.css";
-            }
+            (head(title, false))
             body {
                 header.top { a.brand href="/dashboard" { "guildgate" } }
                 main id="main" { (body) }

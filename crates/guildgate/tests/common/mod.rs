@@ -94,38 +94,44 @@ pub fn http_post(port: u16, path: &str, token: &str, body: &str) -> (u16, String
     (text[9..12].parse().unwrap(), text)
 }
 
+impl Db {
+    /// `admin ... --json` with `secret` piped to standard input (the `--password-stdin` commands).
+    pub fn admin_with_stdin(&self, args: &[&str], secret: &str) -> Output {
+        let mut child = Command::new(BIN)
+            .args(["admin", "--database", &self.url])
+            .args(args)
+            .arg("--json")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(secret.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
 pub fn add_server(db: &Db, port: u16, password: &str) -> String {
-    let mut child = Command::new(BIN)
-        .args([
-            "admin",
-            "--database",
-            &db.url,
+    let out = db.admin_with_stdin(
+        &[
             "server",
             "add",
             "--guild",
             GUILD,
             "--name",
             "eu-1",
-        ])
-        .args([
             "--host",
             "127.0.0.1",
             "--port",
             &port.to_string(),
             "--password-stdin",
-            "--json",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(password.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        ],
+        password,
+    );
     assert!(out.status.success());
     let server: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains(password));
