@@ -65,6 +65,7 @@ pub mod revoke_reason {
     pub const ISSUER_LEFT: &str = "issuer left the guild";
     pub const LEFT_PRO: &str = "guild left the pro tier";
     pub const ROTATED: &str = "replaced by rotation; grace period over";
+    pub const LEAKED: &str = "reported as leaked";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

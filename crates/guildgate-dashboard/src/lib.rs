@@ -11,6 +11,7 @@
 mod api;
 mod error;
 mod form;
+mod leaks;
 mod pages;
 mod session;
 mod state;
@@ -77,7 +78,9 @@ pub fn router(state: DashboardState) -> Router {
             "/dashboard/settings/api-keys/{key_id}/revoke",
             post(pages::keys::revoke),
         );
-    let json = Router::new().route("/api-tokens", post(api::mint));
+    let json = Router::new()
+        .route("/api-tokens", post(api::mint))
+        .route("/api/security/leaked-tokens", post(leaks::report));
     pages
         .layer(middleware::from_fn(session::same_origin_only))
         .layer(middleware::from_fn(view::page_headers))

@@ -21,6 +21,8 @@ pub struct DashboardConfig {
     pub login_per_ip: Rate,
     /// Token creation per user, as the rate-limit doc gives `POST /api-tokens`: 20 an hour.
     pub mint_per_user: Rate,
+    /// Leak reports per client IP: 10 a minute.
+    pub leak_reports_per_ip: Rate,
 }
 
 impl Default for DashboardConfig {
@@ -31,6 +33,7 @@ impl Default for DashboardConfig {
             login_per_account: Rate::new(5, 5, 900),
             login_per_ip: Rate::new(20, 20, 900),
             mint_per_user: Rate::new(20, 20, 3600),
+            leak_reports_per_ip: Rate::new(10, 10, 60),
         }
     }
 }

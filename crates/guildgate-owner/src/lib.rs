@@ -3,11 +3,13 @@
 //! rules and leaves one kind of audit row (tagged `cli` or `dashboard`).
 
 mod account;
+mod leaks;
 mod pairing;
 mod tasks_keys;
 mod tokens;
 
 pub use account::{create_user, sign_in_session, sweep_expired_sessions};
+pub use leaks::{LeakReport, MAX_REPORTED, revoke_leaked};
 pub use pairing::{PairingDecision, decide_pairing};
 pub use tasks_keys::{mint_tasks_key, revoke_tasks_key};
 pub use tokens::{

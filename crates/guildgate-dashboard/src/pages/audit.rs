@@ -115,7 +115,11 @@ pub async fn tab(page: &GuildPage<'_>) -> Result<Markup, PageError> {
                             td { (time(row.at)) }
                             td { (row.actor_source) }
                             td { (row.token_name.as_deref().unwrap_or("—")) }
-                            td { @if let (Some(m), Some(p)) = (&row.method, &row.path) { code { (m) " " (p) } br; }
+                            td { @match (&row.method, &row.path) {
+                                    (Some(m), Some(p)) => { code { (m) " " (p) } br; }
+                                    (None, Some(p)) => { span { (p) } br; }
+                                    _ => {}
+                                 }
                                  span.muted { (row.action) } }
                             td { span.badge.(if row.outcome == OUTCOME_SUCCESS { "active" } else { "danger" }) { (row.outcome) }
                                  @if let Some(status) = row.status { " " span.muted { (status) } } }

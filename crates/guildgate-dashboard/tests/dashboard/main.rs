@@ -3,6 +3,7 @@
 
 mod common;
 mod keys;
+mod leaks;
 mod security;
 mod session;
 mod tokens;
