@@ -66,27 +66,14 @@ impl FromRequestParts<DashboardState> for ApiSession {
 }
 
 impl ApiSession {
-    fn fail(&self, err: impl Into<OwnerErrorLike>) -> JsonError {
-        let err = match err.into().0 {
+    /// The call's failure in the guild envelope; a storage failure maps as it does on the
+    /// guild surface (`Failure`'s one mapping).
+    fn fail(&self, err: impl Into<OwnerError>) -> JsonError {
+        let err = match err.into() {
             OwnerError::Api(e) => e,
-            OwnerError::Store(guildgate_storage::StoreError::Unavailable(_)) => {
-                ApiError::upstream_unavailable("The database is busy. Retry shortly.")
-            }
-            OwnerError::Store(cause) => {
-                tracing::error!(%cause, "storage failure in a session call");
-                ApiError::internal()
-            }
+            OwnerError::Store(cause) => guildgate_guild_api::Failure::from(cause).0,
         };
         JsonError(err, self.0.request_id.clone())
-    }
-}
-
-/// Lets `fail` take an `ApiError`, a `StoreError` or an `OwnerError`.
-pub struct OwnerErrorLike(OwnerError);
-
-impl<E: Into<OwnerError>> From<E> for OwnerErrorLike {
-    fn from(e: E) -> Self {
-        Self(e.into())
     }
 }
 

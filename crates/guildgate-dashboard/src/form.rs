@@ -2,6 +2,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use guildgate_core::capability::CapabilitySet;
+use guildgate_core::error::ApiError;
 
 use crate::error::PageError;
 
@@ -29,6 +31,16 @@ impl FormData {
 
     pub fn checked(&self, name: &str) -> bool {
         self.get(name).is_some()
+    }
+
+    /// The ticked `capabilities` boxes; ticking none is refused with `none_ticked`.
+    pub fn capabilities(&self, none_ticked: &str) -> Result<CapabilitySet, ApiError> {
+        let list = self.all("capabilities").collect::<Vec<_>>().join(",");
+        let capabilities = CapabilitySet::parse_list("capabilities", &list)?;
+        if capabilities == CapabilitySet::EMPTY {
+            return Err(ApiError::validation("capabilities", none_ticked));
+        }
+        Ok(capabilities)
     }
 }
 

@@ -88,23 +88,31 @@ pub fn router(state: DashboardState) -> Router {
         .with_state(state)
 }
 
-/// Sends `/api/api-tokens/{id}/reauth-window` calls that carry a session cookie and no
-/// Bearer to the dashboard; every other request goes on to the rest of the server.
-pub async fn route_session_calls(
-    State(state): State<DashboardState>,
+/// Wraps the whole server's `app` so that `/api/api-tokens/{id}/reauth-window` calls that
+/// carry a session cookie and no Bearer reach the dashboard's session routes; every other
+/// request goes on to `app` (with a Bearer, the guild API answers as before).
+pub fn with_session_calls(app: Router, state: DashboardState) -> Router {
+    let session_routes = Router::new()
+        .route(
+            "/api/api-tokens/{token_id}/reauth-window",
+            get(api::window_state)
+                .post(api::open_window)
+                .delete(api::close_window),
+        )
+        .with_state(state);
+    app.layer(middleware::from_fn_with_state(
+        session_routes,
+        route_session_calls,
+    ))
+}
+
+async fn route_session_calls(
+    State(session_routes): State<Router>,
     request: Request,
     next: Next,
 ) -> Response {
     if api::is_session_window_call(&request) {
-        let app = Router::new()
-            .route(
-                "/api/api-tokens/{token_id}/reauth-window",
-                get(api::window_state)
-                    .post(api::open_window)
-                    .delete(api::close_window),
-            )
-            .with_state(state);
-        return match app.oneshot(request).await {
+        return match session_routes.oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         };

@@ -46,18 +46,20 @@ pub struct Inner {
     pub config: DashboardConfig,
     /// The API surfaces' batched audit writer, flushed before the audit log is shown so
     /// the owner sees the calls made a moment ago.
-    pub audit: Option<AuditSink>,
+    pub audit: AuditSink,
 }
 
 #[derive(Clone)]
 pub struct DashboardState(pub Arc<Inner>);
 
 impl DashboardState {
+    /// `audit` is the API surfaces' batched audit writer, flushed before the log is shown.
     pub fn new(
         store: Arc<dyn Store>,
         hasher: SecretHasher,
         clock: Arc<dyn Clock>,
         config: DashboardConfig,
+        audit: AuditSink,
     ) -> Self {
         Self(Arc::new(Inner {
             limiter: Limiter::new(clock.clone()),
@@ -65,16 +67,7 @@ impl DashboardState {
             hasher,
             clock,
             config,
-            audit: None,
-        }))
-    }
-
-    /// Shows rows still queued in `sink` whenever the audit log is read.
-    pub fn with_audit_sink(self, sink: AuditSink) -> Self {
-        let inner = Arc::try_unwrap(self.0).unwrap_or_else(|_| panic!("configure before use"));
-        Self(Arc::new(Inner {
-            audit: Some(sink),
-            ..inner
+            audit,
         }))
     }
 

@@ -3,7 +3,6 @@
 //! token or key is revoked and audited with the report's source. The reporter learns
 //! nothing about which strings were real.
 
-use guildgate_core::audit::ActorSource;
 use guildgate_core::clock::Millis;
 use guildgate_core::model::revoke_reason;
 use guildgate_core::tasks::TASKS_KEY;
@@ -31,13 +30,7 @@ pub async fn revoke_leaked(
     ip: Option<String>,
     now: Millis,
 ) -> OwnerResult<usize> {
-    let actor = Actor {
-        source: ActorSource::System,
-        user_id: None,
-        ip,
-        request_id: None,
-        now,
-    };
+    let actor = Actor::system(now, ip);
     let mut revoked = 0;
     for report in reports.iter().take(MAX_REPORTED) {
         let secret = report.secret.trim();

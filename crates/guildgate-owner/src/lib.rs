@@ -78,6 +78,17 @@ impl Actor {
         }
     }
 
+    /// The server's own work (sweepers, leak reports), from `ip` when a request caused it.
+    pub fn system(now: Millis, ip: Option<String>) -> Self {
+        Self {
+            source: ActorSource::System,
+            user_id: None,
+            ip,
+            request_id: None,
+            now,
+        }
+    }
+
     /// The audit row of `action` on `target`.
     pub fn event(&self, guild_id: Option<&str>, action: &str, target: Option<&str>) -> AuditEvent {
         let mut event = AuditEvent::cli(self.now, guild_id, action, target);

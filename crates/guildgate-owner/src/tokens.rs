@@ -1,6 +1,6 @@
 //! Guild tokens: mint, renew, rotate, revoke, and their re-auth windows.
 
-use guildgate_core::audit::{ActorSource, AuditEvent};
+use guildgate_core::audit::AuditEvent;
 use guildgate_core::capability::CapabilitySet;
 use guildgate_core::clock::{DAY, Millis};
 use guildgate_core::error::ApiError;
@@ -266,8 +266,7 @@ pub async fn sweep_rotated_tokens(store: &dyn Store, now: Millis) -> OwnerResult
     let revoked = tx
         .revoke_replaced_tokens(now, revoke_reason::ROTATED)
         .await?;
-    let mut actor = Actor::cli(now);
-    actor.source = ActorSource::System;
+    let actor = Actor::system(now, None);
     for token in &revoked {
         tx.close_windows(&token.id, now).await?;
         tx.append_audit(&token_event(&actor, token, "token.rotation_complete"))

@@ -82,8 +82,8 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
             ..guildgate_dashboard::DashboardConfig::default()
         },
-    )
-    .with_audit_sink(state.audit_sink().clone());
+        state.audit_sink().clone(),
+    );
     tokio::spawn(sweep_owner_records(store.clone()));
     let app = guildgate_guild_api::router(state.clone())
         .merge(guildgate_tasks_api::router(tasks))
@@ -92,11 +92,8 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             "/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
         )
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            dashboard,
-            guildgate_dashboard::route_session_calls,
-        ));
+        .fallback(not_found);
+    let app = guildgate_dashboard::with_session_calls(app, dashboard);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, database = %redact_url(&config.database_url), "guildgate listening");
     axum::serve(

@@ -52,9 +52,7 @@ pub async fn tab(page: &GuildPage<'_>) -> Result<Markup, PageError> {
         before: q.before.clone().filter(|b| is_ulid(b)),
     };
     // Rows of reads and refusals are written in batches: show the ones just made.
-    if let Some(sink) = &page.state.audit {
-        sink.flush().await;
-    }
+    page.state.audit.flush().await;
     let rows = page
         .state
         .store

@@ -87,17 +87,7 @@ pub async fn approve(
 ) -> Result<Response, PageError> {
     let user_code = params.get("user_code").map_or("", String::as_str);
     let result = async {
-        let capabilities = CapabilitySet::parse_list(
-            "capabilities",
-            &form.all("capabilities").collect::<Vec<_>>().join(","),
-        )?;
-        if capabilities == CapabilitySet::EMPTY {
-            return Err(guildgate_core::error::ApiError::validation(
-                "capabilities",
-                "pick at least one capability for the client",
-            )
-            .into());
-        }
+        let capabilities = form.capabilities("pick at least one capability for the client")?;
         let decision = PairingDecision::Approve {
             issuer: Some(signed_in.user_id.clone()),
             capabilities: Some(capabilities),

@@ -191,16 +191,7 @@ fn mint_request(
     user_id: &str,
     form: &FormData,
 ) -> Result<MintRequest, guildgate_core::error::ApiError> {
-    let capabilities = CapabilitySet::parse_list(
-        "capabilities",
-        &form.all("capabilities").collect::<Vec<_>>().join(","),
-    )?;
-    if capabilities == CapabilitySet::EMPTY {
-        return Err(guildgate_core::error::ApiError::validation(
-            "capabilities",
-            "pick at least one capability",
-        ));
-    }
+    let capabilities = form.capabilities("pick at least one capability")?;
     Ok(MintRequest {
         guild_id: guild_id.to_owned(),
         user_id: user_id.to_owned(),

@@ -125,15 +125,12 @@ impl Dash {
             key.secret_hasher(),
             Arc::new(clock.clone()),
             config,
-        )
-        .with_audit_sink(guild_api.audit_sink().clone());
+            guild_api.audit_sink().clone(),
+        );
         let app = guildgate_guild_api::router(guild_api.clone())
             .merge(guildgate_dashboard::router(dashboard.clone()))
-            .fallback(guildgate_guild_api::not_found)
-            .layer(axum::middleware::from_fn_with_state(
-                dashboard,
-                guildgate_dashboard::route_session_calls,
-            ));
+            .fallback(guildgate_guild_api::not_found);
+        let app = guildgate_dashboard::with_session_calls(app, dashboard);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
