@@ -107,6 +107,11 @@ impl SecretKey {
         SecretHasher(self.derive("guildgate/secret-hash/v1"))
     }
 
+    /// The key that signs the shard's public embed tokens.
+    pub fn public_token_key(&self) -> [u8; 32] {
+        self.derive("guildgate/shard-public-token/v1")
+    }
+
     pub fn sealer(&self) -> Sealer {
         Sealer(XChaCha20Poly1305::new(
             &self.derive("guildgate/seal/v1").into(),

@@ -15,25 +15,7 @@ pub const TASKS_KEY: TokenFormat = TokenFormat {
     checksum_bytes: 2,
 };
 
-macro_rules! scopes {
-    ($($variant:ident => $name:literal,)*) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        #[repr(u8)]
-        pub enum Scope { $($variant),* }
-
-        impl Scope {
-            pub const ALL: &'static [Scope] = &[$(Scope::$variant),*];
-            pub const fn as_str(self) -> &'static str {
-                match self { $(Scope::$variant => $name),* }
-            }
-            pub fn parse(value: &str) -> Option<Self> {
-                match value { $($name => Some(Scope::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
-scopes! {
+crate::scopes::scope_table! {
     UsersRead => "users:read",
     WorkspacesRead => "workspaces:read",
     WorkspacesWrite => "workspaces:write",
@@ -45,44 +27,6 @@ scopes! {
     TasksWrite => "tasks:write",
     CommentsRead => "comments:read",
     CommentsWrite => "comments:write",
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ScopeSet(u16);
-
-impl ScopeSet {
-    pub fn contains(self, scope: Scope) -> bool {
-        self.0 & (1 << scope as u8) != 0
-    }
-
-    pub fn insert(&mut self, scope: Scope) {
-        self.0 |= 1 << scope as u8;
-    }
-
-    pub fn names(self) -> Vec<&'static str> {
-        Scope::ALL
-            .iter()
-            .filter(|s| self.contains(**s))
-            .map(|s| s.as_str())
-            .collect()
-    }
-
-    /// Parses `tasks:read,tasks:write`; an unknown scope is named in the error.
-    pub fn parse_list(list: &str) -> Result<Self, String> {
-        let mut set = Self::default();
-        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let scope = Scope::parse(name).ok_or_else(|| {
-                let known: Vec<_> = Scope::ALL.iter().map(|s| s.as_str()).collect();
-                format!("unknown scope '{name}'; known: {}", known.join(", "))
-            })?;
-            set.insert(scope);
-        }
-        Ok(set)
-    }
-
-    pub fn to_list(self) -> String {
-        self.names().join(",")
-    }
 }
 
 /// A workspace role, weakest first.

@@ -6,10 +6,15 @@ mod audit_sink;
 pub mod idempotent;
 mod migrate;
 mod owner;
+mod shard;
 pub mod sqlite;
 mod tasks;
 
 pub use owner::{OwnerReads, OwnerWrites};
+pub use shard::{
+    DeliveryResult, DueDelivery, ShardDoc, ShardReads, ShardRow, ShardWrites, StoredEvent,
+    TemporaryAssignment, WebhookRow,
+};
 pub use tasks::{ContainerKind, NewTask, TaskReads, TaskWrites};
 
 use async_trait::async_trait;
@@ -84,7 +89,7 @@ pub enum IdempotencyStart {
 }
 
 #[async_trait]
-pub trait Store: TaskReads + OwnerReads + Send + Sync + 'static {
+pub trait Store: TaskReads + OwnerReads + ShardReads + Send + Sync + 'static {
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>>;
     /// Changes whenever a commit of this process revokes tokens or changes a member's
     /// capabilities or a guild's tier or features: a token cache keyed on it never serves
@@ -169,7 +174,7 @@ pub trait Store: TaskReads + OwnerReads + Send + Sync + 'static {
 
 /// One write transaction. Dropping it without `commit` rolls everything back.
 #[async_trait]
-pub trait WriteTx: TaskWrites + OwnerWrites + Send {
+pub trait WriteTx: TaskWrites + OwnerWrites + ShardWrites + Send {
     async fn insert_guild(&mut self, guild: &Guild) -> StoreResult<()>;
     async fn set_guild_tier(&mut self, id: &str, tier: GuildTier) -> StoreResult<bool>;
     async fn set_guild_mcp(&mut self, id: &str, enabled: bool) -> StoreResult<bool>;

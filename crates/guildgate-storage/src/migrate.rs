@@ -11,6 +11,7 @@ pub const SQLITE: &[Migration] = &[
     (3, "device_flow", include_str!("../migrations/sqlite/0003_device_flow.sql")),
     (4, "upstream_intents", include_str!("../migrations/sqlite/0004_upstream_intents.sql")),
     (5, "dashboard", include_str!("../migrations/sqlite/0005_dashboard.sql")),
+    (6, "shard", include_str!("../migrations/sqlite/0006_shard.sql")),
 ];
 
 pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

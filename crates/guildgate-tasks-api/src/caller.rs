@@ -10,7 +10,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use guildgate_core::audit::OUTCOME_SUCCESS;
 use guildgate_core::limits::BucketRequest;
-use guildgate_core::tasks::{Role, TASKS_KEY, TasksKey, Workspace};
+use guildgate_core::tasks::{Role, TASK_ROUTES, TASKS_KEY, TasksKey, Workspace};
+use guildgate_http::KeyIdentity;
 use guildgate_storage::WriteTx;
 use guildgate_storage::idempotent::{self, HeldWrite, MAX_IDEMPOTENCY_KEY};
 use serde::Serialize;
@@ -68,7 +69,10 @@ impl FromRequestParts<TasksState> for Caller {
             .get::<Arc<RequestContext>>()
             .cloned()
             .ok_or_else(TasksError::internal)?;
-        let route = ctx.route.ok_or_else(TasksError::internal)?;
+        let route = ctx
+            .route_index()
+            .map(|i| &TASK_ROUTES[i])
+            .ok_or_else(TasksError::internal)?;
         let presented = presented_key(parts)?;
         let secret = TASKS_KEY
             .parse(presented)
@@ -78,7 +82,11 @@ impl FromRequestParts<TasksState> for Caller {
             .tasks_key_by_hash(&state.hasher.hash(secret.expose()))
             .await?
             .ok_or_else(|| TasksError::unauthorized("Invalid API key"))?;
-        ctx.record().caller = Some((key.id.clone(), key.label.clone(), key.user_id));
+        ctx.record().caller = Some(KeyIdentity {
+            key_id: key.id.clone(),
+            key_name: key.label.clone(),
+            user_id: Some(key.user_id.to_string()),
+        });
         let now = state.clock.now();
         if key.revoked_at.is_some() {
             return Err(TasksError::unauthorized("API key has been revoked"));
@@ -147,7 +155,7 @@ impl Caller {
             .workspace_for(self.key.user_id, id)
             .await?
             .ok_or_else(|| TasksError::not_found(missing))?;
-        self.ctx.record().workspace_id = Some(id);
+        self.ctx.record().guild_id = Some(id.to_string());
         Ok(workspace)
     }
 

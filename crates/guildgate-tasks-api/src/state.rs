@@ -34,6 +34,7 @@ pub struct Inner {
     pub hasher: SecretHasher,
     pub audit: AuditSink,
     pub config: TasksConfig,
+    pub surface: guildgate_http::Surface,
 }
 
 impl TasksState {
@@ -44,7 +45,15 @@ impl TasksState {
         audit: AuditSink,
         config: TasksConfig,
     ) -> Self {
+        let surface = guildgate_http::Surface {
+            name: "tasks",
+            audit: audit.clone(),
+            clock: clock.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
+            find_route: crate::context::find_route,
+        };
         Self(Arc::new(Inner {
+            surface,
             limiter: Limiter::new(clock.clone()),
             store,
             clock,

@@ -32,6 +32,9 @@ pub struct Config {
     /// SQLite's `synchronous`: `full` (the default: every acknowledged write is on disk)
     /// or `normal` (survives a guildgate crash, not a power cut).
     pub sqlite_synchronous: String,
+    /// Let shard webhooks target loopback and private addresses (off: a key holder must
+    /// not make the server call into its own network).
+    pub webhook_allow_private_targets: bool,
 }
 
 /// A secret from configuration: `Debug` never prints it.
@@ -58,6 +61,7 @@ impl Default for Config {
             discord_bot_token: None,
             discord_api_base_url: None,
             sqlite_synchronous: "full".to_owned(),
+            webhook_allow_private_targets: false,
         }
     }
 }
@@ -147,6 +151,18 @@ impl Config {
         }
         if let Some(v) = env("GUILDGATE_SQLITE_SYNCHRONOUS") {
             self.sqlite_synchronous = v;
+        }
+        if let Some(v) = env("GUILDGATE_WEBHOOK_ALLOW_PRIVATE_TARGETS") {
+            self.webhook_allow_private_targets = match v.trim() {
+                "1" | "true" => true,
+                "0" | "false" => false,
+                _ => {
+                    return Err(ConfigError::Env(
+                        "GUILDGATE_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+                        format!("not true or false: {v:?}"),
+                    ));
+                }
+            };
         }
         if let Some(v) = env("GUILDGATE_LOG_LEVEL") {
             self.log_level = v;

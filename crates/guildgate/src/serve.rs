@@ -85,8 +85,25 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         state.audit_sink().clone(),
     );
     tokio::spawn(sweep_owner_records(store.clone()));
+    let shard = guildgate_shard_api::ShardState::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        &key,
+        state.audit_sink().clone(),
+        guildgate_shard_api::ShardSettings {
+            trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
+            public_base_url: config.public_base_url(),
+            webhooks: guildgate_shard_api::WebhookSettings {
+                allow_private_targets: config.webhook_allow_private_targets,
+                ..guildgate_shard_api::WebhookSettings::default()
+            },
+            ..guildgate_shard_api::ShardSettings::default()
+        },
+    );
+    guildgate_shard_api::spawn_workers(&shard);
     let app = guildgate_guild_api::router(state.clone())
         .merge(guildgate_tasks_api::router(tasks))
+        .merge(guildgate_shard_api::router(shard))
         .merge(guildgate_dashboard::router(dashboard.clone()))
         .route(
             "/openapi.json",

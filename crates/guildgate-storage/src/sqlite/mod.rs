@@ -6,6 +6,7 @@ mod group;
 mod owner;
 mod read_cache;
 mod rows;
+mod shard;
 mod task_rows;
 mod tasks;
 mod tx;

@@ -5,6 +5,7 @@
 mod device;
 mod guilds;
 mod seed;
+mod shard;
 mod tasks;
 mod tokens;
 mod users;
@@ -56,6 +57,12 @@ enum AdminCommand {
     /// Dashboard accounts.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Comms shard Owner API keys (scok_).
+    #[command(subcommand)]
+    ShardKey(shard::ShardKeyCommand),
+    /// Comms shard settings.
+    #[command(subcommand)]
+    Shard(shard::ShardCommand),
 }
 
 /// What an admin command failed with.
@@ -151,6 +158,8 @@ pub async fn run(mut config: Config, args: AdminArgs) -> ExitCode {
         AdminCommand::Workspace(c) => tasks::workspace(&ctx, c).await,
         AdminCommand::TasksKey(c) => tasks::tasks_key(&ctx, c).await,
         AdminCommand::User(c) => users::user(&ctx, c).await,
+        AdminCommand::ShardKey(c) => shard::shard_key(&ctx, c).await,
+        AdminCommand::Shard(c) => shard::shard(&ctx, c).await,
     };
     store.close().await;
     match result {

@@ -1,0 +1,89 @@
+//! The shard surface's policy table: one row per route, read by the router, the scope
+//! check, the rate limiter and `openapi.json`.
+
+use super::Scope;
+
+/// Which rate-limit bucket a route draws from besides the key's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteTier {
+    /// The key's per-minute budget.
+    Standard,
+    /// ACARS broadcasts: also a tight per-shard budget.
+    Acars,
+    /// No key: limited per client address.
+    Public,
+}
+
+impl RouteTier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::Acars => "acars",
+            Self::Public => "public",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ShardRoute {
+    /// Stable name: the handler, the audit row's action and the OpenAPI operation id.
+    pub name: &'static str,
+    pub method: &'static str,
+    pub path: &'static str,
+    /// `None`: no key (public, or authenticated another way).
+    pub scope: Option<Scope>,
+    pub tier: RouteTier,
+    pub summary: &'static str,
+}
+
+impl ShardRoute {
+    pub fn write(&self) -> bool {
+        self.method != "GET"
+    }
+}
+
+macro_rules! shard_routes {
+    ($($name:literal, $method:literal, $path:literal, $scope:tt, $tier:ident, $summary:literal;)*) => {
+        /// Every route of the shard Owner API.
+        pub const SHARD_ROUTES: &[ShardRoute] = &[$(ShardRoute {
+            name: $name,
+            method: $method,
+            path: $path,
+            scope: shard_routes!(@scope $scope),
+            tier: RouteTier::$tier,
+            summary: $summary,
+        }),*];
+    };
+    (@scope None) => { None };
+    (@scope $scope:ident) => { Some(Scope::$scope) };
+}
+
+shard_routes! {
+    "health", "GET", "/health", None, Public, "Liveness: {ok, app, version}.";
+    "openapi", "GET", "/api/v1/openapi.json", None, Public, "This OpenAPI 3.1 document.";
+    "status", "GET", "/api/v1/status", ReadStatus, Standard, "Guild status, operation state, features, public net, nets, occupancy and transmit state.";
+    "get_assignments", "GET", "/api/v1/assignments", ReadAssignments, Standard, "The stored assignment map {userId: [netIds]}.";
+    "get_features", "GET", "/api/v1/features", ReadStatus, Standard, "Feature toggles.";
+    "get_public_net", "GET", "/api/v1/public-net", ReadStatus, Standard, "Public net visibility, name and role gates.";
+    "assign", "POST", "/api/v1/assignments", WriteAssignments, Standard, "Assign or unassign one user on one net.";
+    "assign_bulk", "POST", "/api/v1/assignments/bulk", WriteAssignments, Standard, "Up to 200 assignment actions, each with its own result.";
+    "assign_temporary", "POST", "/api/v1/assignments/temporary", WriteAssignments, Standard, "Assign now; undone after ttlMs, expiresMinutes or minutes.";
+    "create_net", "POST", "/api/v1/nets", WriteNets, Standard, "Create a net: numeric slot and persistent netUid.";
+    "rename_net", "POST", "/api/v1/nets/rename", WriteNets, Standard, "Rename a net by netUid (or netId).";
+    "delete_net", "DELETE", "/api/v1/nets/{ref}", WriteNets, Standard, "Archive and remove a net by netUid or netId.";
+    "remove_net", "POST", "/api/v1/nets/remove", WriteNets, Standard, "Archive and remove a net named in the JSON body.";
+    "set_operation", "POST", "/api/v1/operation", WriteOperation, Standard, "Open or close the operation.";
+    "set_features", "POST", "/api/v1/features", ManageFeatures, Standard, "Update feature toggles.";
+    "show_public_net", "POST", "/api/v1/public-net", ManageFeatures, Standard, "Show the public net, optionally with a name and role gates.";
+    "show_public_net_alias", "POST", "/api/v1/public-net/show", ManageFeatures, Standard, "Same as POST /api/v1/public-net.";
+    "hide_public_net", "POST", "/api/v1/public-net/hide", ManageFeatures, Standard, "Hide the public net, keeping its name and role gates.";
+    "remove_public_net", "POST", "/api/v1/public-net/remove", ManageFeatures, Standard, "Hide the public net and reset its name and role gates.";
+    "restore_public_net", "POST", "/api/v1/public-net/restore", ManageFeatures, Standard, "Show the public net again, optionally with a name and role gates.";
+    "get_rules", "GET", "/api/v1/rules", ReadAssignments, Standard, "Role-to-net auto assignment rules.";
+    "replace_rules", "POST", "/api/v1/rules", WriteRules, Standard, "Replace the role-to-net rules.";
+    "stream", "GET", "/api/v1/stream", ReadEvents, Standard, "Server-sent events; resume with Last-Event-ID.";
+    "list_webhooks", "GET", "/api/v1/webhooks", ReadEvents, Standard, "Registered webhooks and the supported event types (never secrets).";
+    "create_webhook", "POST", "/api/v1/webhooks", ReadEvents, Standard, "Register a signed webhook; the secret is returned once.";
+    "delete_webhook", "DELETE", "/api/v1/webhooks/{id}", ReadEvents, Standard, "Remove a webhook.";
+    "audit", "GET", "/api/v1/audit", ReadAudit, Standard, "Recent Owner API calls (?limit=, at most 500).";
+}

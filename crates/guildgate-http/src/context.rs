@@ -1,0 +1,165 @@
+//! The middleware around every call of a key-authenticated surface: a request id, the
+//! client's address, rate-limit headers, and the audit row of every call that did not
+//! commit one with its change.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
+use guildgate_core::clock::Clock;
+use guildgate_core::ids::{new_request_id, new_ulid};
+use guildgate_core::limits::BucketState;
+use guildgate_core::net::TrustedProxies;
+use guildgate_storage::AuditSink;
+
+use crate::error::{MessageError, Outcome};
+
+/// One surface: its audit name, where audit rows go, and how a matched path and method
+/// find the row of its route table.
+#[derive(Clone)]
+pub struct Surface {
+    /// The audit rows' `surface`: `tasks` or `shard`.
+    pub name: &'static str,
+    pub audit: AuditSink,
+    pub clock: Arc<dyn Clock>,
+    pub trusted_proxies: TrustedProxies,
+    /// (matched path, method) -> (index in the surface's table, route name).
+    pub find_route: fn(&str, &str) -> Option<(usize, &'static str)>,
+}
+
+/// The key a call was made with, for its audit row.
+#[derive(Clone, Debug)]
+pub struct KeyIdentity {
+    pub key_id: String,
+    pub key_name: String,
+    pub user_id: Option<String>,
+}
+
+#[derive(Default)]
+pub struct CallRecord {
+    pub caller: Option<KeyIdentity>,
+    /// The guild (or workspace) the call acted in.
+    pub guild_id: Option<String>,
+    pub bucket: Option<BucketState>,
+    pub audited: bool,
+    pub target: Option<String>,
+}
+
+pub struct RequestContext {
+    pub request_id: String,
+    pub client_ip: IpAddr,
+    pub surface: &'static str,
+    /// Index into the surface's route table, and the route's name.
+    pub route: Option<(usize, &'static str)>,
+    pub method: String,
+    pub path: String,
+    record: Mutex<CallRecord>,
+}
+
+impl RequestContext {
+    pub fn record(&self) -> MutexGuard<'_, CallRecord> {
+        self.record.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn route_index(&self) -> Option<usize> {
+        self.route.map(|(index, _)| index)
+    }
+
+    pub fn audit_event(&self, at: i64, outcome: &str, status: u16) -> AuditEvent {
+        let record = self.record();
+        let caller = record.caller.clone();
+        AuditEvent {
+            id: new_ulid(),
+            surface: self.surface,
+            at,
+            guild_id: record.guild_id.clone(),
+            actor_source: ActorSource::Token,
+            actor_user_id: caller.as_ref().and_then(|c| c.user_id.clone()),
+            token_id: caller.as_ref().map(|c| c.key_id.clone()),
+            token_name: caller.map(|c| c.key_name),
+            action: self.route.map(|r| r.1).unwrap_or("unknown").to_owned(),
+            method: Some(self.method.clone()),
+            path: Some(self.path.clone()),
+            outcome: outcome.to_owned(),
+            status: Some(status),
+            request_id: Some(self.request_id.clone()),
+            ip: Some(self.client_ip.to_string()),
+            target: record.target.clone(),
+        }
+    }
+}
+
+/// Runs the call with its `RequestContext` in the request's extensions.
+pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|m| (surface.find_route)(m.as_str(), req.method().as_str()));
+    let ctx = Arc::new(RequestContext {
+        request_id: new_request_id(),
+        client_ip: surface.trusted_proxies.client_ip(peer, forwarded),
+        surface: surface.name,
+        route,
+        method: req.method().to_string(),
+        path: req.uri().path().to_owned(),
+        record: Mutex::default(),
+    });
+    req.extensions_mut().insert(ctx.clone());
+    let mut response = next.run(req).await;
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        response = MessageError::not_found("Route").into_response();
+    }
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-request-id",
+        HeaderValue::from_str(&ctx.request_id).unwrap_or(HeaderValue::from_static("-")),
+    );
+    if let Some(bucket) = ctx.record().bucket.clone() {
+        rate_limit_headers(headers, &bucket);
+    }
+    let (audited, known) = {
+        let record = ctx.record();
+        (
+            record.audited,
+            record.caller.is_some() || ctx.route.is_some(),
+        )
+    };
+    if !audited && known {
+        let outcome = response
+            .extensions()
+            .get::<Outcome>()
+            .map(|o| o.0)
+            .unwrap_or(OUTCOME_SUCCESS);
+        let event = ctx.audit_event(surface.clock.now(), outcome, response.status().as_u16());
+        surface.audit.record(event).await;
+    }
+    response
+}
+
+fn rate_limit_headers(headers: &mut HeaderMap, bucket: &BucketState) {
+    headers.insert("x-ratelimit-limit", HeaderValue::from(bucket.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(bucket.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(bucket.reset_secs));
+    let policy = format!("\"key\";q={};w={}", bucket.limit, bucket.window_secs);
+    let current = format!("\"key\";r={};t={}", bucket.remaining, bucket.reset_secs);
+    if let (Ok(policy), Ok(current)) = (
+        HeaderValue::from_str(&policy),
+        HeaderValue::from_str(&current),
+    ) {
+        headers.insert("ratelimit-policy", policy);
+        headers.insert("ratelimit", current);
+    }
+}

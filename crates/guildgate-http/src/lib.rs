@@ -1,0 +1,10 @@
+//! The HTTP layer the key-authenticated surfaces share (the tasks API and the shard Owner
+//! API): their one error type with its `{"error": "<message>"}` body, and the middleware
+//! that gives every call a request id, the client's address, rate-limit headers and an
+//! audit row. Each surface keeps only its own table, keys and handlers.
+
+mod context;
+mod error;
+
+pub use context::{CallRecord, KeyIdentity, RequestContext, Surface, surface_middleware};
+pub use error::{Answer, MessageError, Outcome};

@@ -1,0 +1,86 @@
+//! The comms shard's owner actions: `scok_` keys (scopes fixed at creation, guild-scoped,
+//! revocable) and the shard's tier.
+
+use guildgate_core::error::ApiError;
+use guildgate_core::ids::new_ulid;
+use guildgate_core::shard::{SHARD_KEY, ScopeSet, ShardKey, ShardTier};
+use guildgate_core::token::PlaintextToken;
+
+use crate::{Actor, Owner, OwnerResult};
+
+async fn require_guild(owner: &Owner<'_>, guild_id: &str) -> OwnerResult<()> {
+    match owner.store.guild(guild_id).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found(&format!(
+            "Guild {guild_id} (create it first with `guildgate admin guild create`)"
+        ))
+        .into()),
+    }
+}
+
+pub async fn mint_shard_key(
+    owner: Owner<'_>,
+    actor: &Actor,
+    guild_id: &str,
+    name: &str,
+    scopes: ScopeSet,
+) -> OwnerResult<(ShardKey, PlaintextToken)> {
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::validation("name", "name must be 1 to 100 characters").into());
+    }
+    if scopes == ScopeSet::default() {
+        return Err(ApiError::validation("scopes", "at least one scope is required").into());
+    }
+    require_guild(&owner, guild_id).await?;
+    let secret = SHARD_KEY.generate();
+    let key = ShardKey {
+        id: new_ulid(),
+        guild_id: guild_id.to_owned(),
+        name,
+        scopes,
+        created_at: actor.now,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let mut tx = owner.store.begin().await?;
+    tx.insert_shard_key(&key, &owner.hasher.hash(secret.expose()))
+        .await?;
+    let mut event = actor.event(Some(guild_id), "shard_key.mint", Some(&key.id));
+    event.surface = "shard";
+    tx.append_audit(&event).await?;
+    tx.commit().await?;
+    Ok((key, secret))
+}
+
+/// Revokes a key; false when it was already revoked.
+pub async fn revoke_shard_key(
+    owner: Owner<'_>,
+    actor: &Actor,
+    key: &ShardKey,
+) -> OwnerResult<bool> {
+    let mut tx = owner.store.begin().await?;
+    let revoked = tx.revoke_shard_key(&key.id, actor.now).await?;
+    let mut event = actor.event(Some(&key.guild_id), "shard_key.revoke", Some(&key.id));
+    event.surface = "shard";
+    tx.append_audit(&event).await?;
+    tx.commit().await?;
+    Ok(revoked)
+}
+
+pub async fn set_shard_tier(
+    owner: Owner<'_>,
+    actor: &Actor,
+    guild_id: &str,
+    tier: ShardTier,
+) -> OwnerResult<()> {
+    require_guild(&owner, guild_id).await?;
+    let mut tx = owner.store.begin().await?;
+    tx.set_shard_tier(guild_id, tier.as_str(), actor.now)
+        .await?;
+    let mut event = actor.event(Some(guild_id), "shard.set_tier", Some(tier.as_str()));
+    event.surface = "shard";
+    tx.append_audit(&event).await?;
+    tx.commit().await?;
+    Ok(())
+}

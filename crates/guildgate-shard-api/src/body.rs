@@ -1,0 +1,122 @@
+//! Reading JSON bodies with messages that say which field is wrong. The body is read as
+//! JSON whatever its content type (scripts often forget the header); an empty body is `{}`.
+
+use axum::body::Bytes;
+use guildgate_core::shard::NetRef;
+use guildgate_http::MessageError;
+use serde_json::{Map, Value};
+
+pub struct Body(pub Map<String, Value>);
+
+impl Body {
+    pub fn parse(bytes: &Bytes) -> Result<Self, MessageError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(Map::new()));
+        }
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            Ok(_) => Err(MessageError::bad_request(
+                "The request body must be a JSON object",
+            )),
+            Err(err) => Err(MessageError::bad_request(format!(
+                "The request body is not valid JSON: {err}"
+            ))),
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.0.get(field).filter(|v| !v.is_null())
+    }
+
+    pub fn str(&self, field: &str) -> Result<Option<&str>, MessageError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(MessageError::bad_request(format!(
+                "{field} must be a string"
+            ))),
+        }
+    }
+
+    pub fn required_str(&self, field: &str) -> Result<&str, MessageError> {
+        self.str(field)?
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| MessageError::bad_request(format!("{field} is required")))
+    }
+
+    pub fn bool(&self, field: &str) -> Result<Option<bool>, MessageError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(MessageError::bad_request(format!(
+                "{field} must be true or false"
+            ))),
+        }
+    }
+
+    /// `netUid` (preferred) or `netId`; one is required.
+    pub fn net_ref(&self) -> Result<NetRef, MessageError> {
+        net_ref_of(&self.0)
+    }
+
+    pub fn string_list(&self, field: &str) -> Result<Option<Vec<String>>, MessageError> {
+        string_list(&self.0, field)
+    }
+}
+
+pub fn net_ref_of(item: &Map<String, Value>) -> Result<NetRef, MessageError> {
+    if let Some(uid) = item.get("netUid").filter(|v| !v.is_null()) {
+        let uid = uid
+            .as_str()
+            .ok_or_else(|| MessageError::bad_request("netUid must be a string"))?;
+        return NetRef::parse(uid).map_err(|r| MessageError::bad_request(r.message));
+    }
+    match item.get("netId").filter(|v| !v.is_null()) {
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(NetRef::Slot)
+            .ok_or_else(|| MessageError::bad_request("netId must be a positive integer")),
+        Some(Value::String(s)) => {
+            NetRef::parse(s).map_err(|r| MessageError::bad_request(r.message))
+        }
+        Some(_) => Err(MessageError::bad_request(
+            "netId must be a positive integer",
+        )),
+        None => Err(MessageError::bad_request("netUid (or netId) is required")),
+    }
+}
+
+pub fn string_list(
+    item: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<Vec<String>>, MessageError> {
+    match item.get(field).filter(|v| !v.is_null()) {
+        None => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.trim().to_owned()),
+                Value::Number(n) if n.is_u64() => Ok(n.to_string()),
+                _ => Err(MessageError::bad_request(format!(
+                    "{field} must be a list of strings"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(MessageError::bad_request(format!(
+            "{field} must be a list of strings"
+        ))),
+    }
+}
+
+/// 1 to 20 digits.
+pub fn snowflake(field: &str, value: &str) -> Result<String, MessageError> {
+    if !value.is_empty() && value.len() <= 20 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_owned())
+    } else {
+        Err(MessageError::bad_request(format!(
+            "{field} must be a Discord id (digits), got '{value}'"
+        )))
+    }
+}

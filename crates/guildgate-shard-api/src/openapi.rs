@@ -1,0 +1,75 @@
+//! The shard surface's OpenAPI 3.1 document, read from `SHARD_ROUTES`: served at
+//! `/api/v1/openapi.json` and merged into the server's `/openapi.json`.
+
+use axum::response::Response;
+use guildgate_core::shard::{RouteTier, SHARD_ROUTES};
+use serde_json::{Map, Value, json};
+
+pub fn paths() -> Map<String, Value> {
+    let mut paths = Map::new();
+    for r in SHARD_ROUTES {
+        let params: Vec<Value> = r
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+        let security = match (r.scope, r.tier) {
+            (Some(_), _) => json!([{ "shardKey": [] }]),
+            (None, RouteTier::Public) if r.name.starts_with("embed") => {
+                json!([{ "publicToken": [] }])
+            }
+            (None, _) => json!([]),
+        };
+        let mut op = json!({
+            "operationId": r.name,
+            "summary": r.summary,
+            "tags": ["shard"],
+            "security": security,
+            "parameters": params,
+            "x-scope": r.scope.map(|s| s.as_str()),
+            "x-rate-limit-tier": r.tier.as_str(),
+            "responses": {
+                "200": { "description": "Success", "content": { "application/json": { "schema": { "type": "object" } } } },
+                "default": { "description": "Error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ShardError" } } } },
+            },
+        });
+        if r.write() && r.method != "DELETE" {
+            op["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": { "type": "object" } } } });
+        }
+        let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
+        entry[r.method.to_lowercase()] = op;
+    }
+    paths
+}
+
+/// `{"error": "<message>"}`, the `scok_` bearer key and the embed token.
+pub fn components() -> (Value, Value, Value) {
+    (
+        json!({ "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } }),
+        json!({ "type": "http", "scheme": "bearer", "description": "Owner API key (scok_...)" }),
+        json!({ "type": "apiKey", "in": "query", "name": "token", "description": "Signed public token from /api/v1/public-token" }),
+    )
+}
+
+pub fn document() -> Value {
+    let (error, key, public) = components();
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "guildgate comms shard Owner API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Scoped scok_ keys for status, roster, nets, assignments, rules, features, events and webhooks.",
+        },
+        "paths": paths(),
+        "components": {
+            "schemas": { "ShardError": error },
+            "securitySchemes": { "shardKey": key, "publicToken": public },
+        },
+    })
+}
+
+pub async fn serve() -> Response {
+    use axum::response::IntoResponse;
+    axum::Json(document()).into_response()
+}

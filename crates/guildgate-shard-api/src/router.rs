@@ -1,0 +1,77 @@
+//! The shard router, built from `SHARD_ROUTES`: one route per row.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use guildgate_core::shard::SHARD_ROUTES;
+
+use crate::context::shard_surface;
+use crate::handlers::{assignments, events, nets, settings, status};
+use crate::state::ShardState;
+
+fn handler(name: &str, filter: MethodFilter) -> MethodRouter<ShardState> {
+    match name {
+        "health" => on(filter, status::health),
+        "openapi" => on(filter, crate::openapi::serve),
+        "status" => on(filter, status::status),
+        "get_assignments" => on(filter, status::assignments),
+        "get_features" => on(filter, status::features),
+        "get_public_net" => on(filter, status::public_net),
+        "get_rules" => on(filter, status::rules),
+        "audit" => on(filter, status::audit),
+        "assign" => on(filter, assignments::assign),
+        "assign_bulk" => on(filter, assignments::bulk),
+        "assign_temporary" => on(filter, assignments::temporary),
+        "create_net" => on(filter, nets::create),
+        "rename_net" => on(filter, nets::rename),
+        "delete_net" => on(filter, nets::delete),
+        "remove_net" => on(filter, nets::remove),
+        "set_operation" => on(filter, settings::operation),
+        "set_features" => on(filter, settings::set_features),
+        "show_public_net" | "show_public_net_alias" | "restore_public_net" => {
+            on(filter, settings::show_public_net)
+        }
+        "hide_public_net" => on(filter, settings::hide_public_net),
+        "remove_public_net" => on(filter, settings::remove_public_net),
+        "replace_rules" => on(filter, settings::replace_rules),
+        "stream" => on(filter, events::stream),
+        "list_webhooks" => on(filter, events::list_webhooks),
+        "create_webhook" => on(filter, events::create_webhook),
+        "delete_webhook" => on(filter, events::delete_webhook),
+        other => panic!("no handler for shard route {other}"),
+    }
+}
+
+fn method_filter(method: &str) -> MethodFilter {
+    match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PATCH" => MethodFilter::PATCH,
+        "DELETE" => MethodFilter::DELETE,
+        other => panic!("shard route table uses unsupported method {other}"),
+    }
+}
+
+/// Every route of `SHARD_ROUTES` under the shard middleware (no fallback: the server
+/// composes surfaces and answers unknown paths).
+pub fn router(state: ShardState) -> Router {
+    let mut paths: Vec<&str> = SHARD_ROUTES.iter().map(|r| r.path).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let mut router = Router::new();
+    for path in paths {
+        let mut methods = MethodRouter::new();
+        for route in SHARD_ROUTES.iter().filter(|r| r.path == path) {
+            methods = methods.merge(handler(route.name, method_filter(route.method)));
+        }
+        router = router.route(path, methods);
+    }
+    let body_limit = state.settings.body_limit;
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            shard_surface,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}

@@ -1,0 +1,235 @@
+//! One way to change a shard: read its configuration in the write transaction, apply the
+//! change, show the result to the validation authority, save it with the events it
+//! causes and its audit row, commit, then publish the events.
+
+use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
+use guildgate_core::clock::Millis;
+use guildgate_core::ids::new_ulid;
+use guildgate_core::shard::{
+    Assignment, NetRef, ProposedChange, Refusal, RefusalKind, ShardConfig, ShardTier,
+};
+use guildgate_http::MessageError;
+use guildgate_storage::{StoreError, StoredEvent, WriteTx};
+use serde_json::{Value, json};
+
+use crate::caller::Caller;
+use crate::state::ShardState;
+
+pub fn refused(refusal: Refusal) -> MessageError {
+    match refusal.kind {
+        RefusalKind::Invalid => MessageError::bad_request(refusal.message),
+        RefusalKind::NotFound => {
+            MessageError::new(axum::http::StatusCode::NOT_FOUND, refusal.message)
+        }
+        RefusalKind::Conflict => MessageError::conflict(refusal.message),
+        RefusalKind::NotInTier => MessageError::forbidden(refusal.message),
+    }
+}
+
+/// What a change does beyond the configuration: events to record, and extra writes in the
+/// same transaction.
+#[derive(Default)]
+pub struct Effects {
+    pub events: Vec<(&'static str, Value)>,
+}
+
+impl Effects {
+    pub fn event(&mut self, kind: &'static str, data: Value) {
+        self.events.push((kind, data));
+    }
+}
+
+/// Who a change is made by, for its audit row.
+pub enum Author<'a> {
+    Call(&'a Caller),
+    System {
+        action: &'static str,
+        target: String,
+    },
+}
+
+pub struct Changed<T> {
+    pub value: T,
+    pub config: ShardConfig,
+    pub tier: ShardTier,
+}
+
+type TxStep<'t> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), MessageError>> + Send + 't>>;
+
+/// Runs `change` on the guild's shard configuration and commits it. `extra` runs in the
+/// same transaction after the configuration is saved (temporary-assignment rows, archive
+/// documents), so either all of it lands or none of it.
+pub async fn change_shard<T, F, X>(
+    state: &ShardState,
+    guild_id: &str,
+    author: Author<'_>,
+    change: F,
+    extra: X,
+) -> Result<Changed<T>, MessageError>
+where
+    F: FnOnce(&mut ShardConfig, ShardTier, &mut Effects) -> Result<T, MessageError>,
+    X: for<'t> FnOnce(&'t mut dyn WriteTx, &'t T) -> TxStep<'t>,
+{
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let row = tx
+        .shard_for_update(guild_id)
+        .await?
+        .ok_or_else(|| MessageError::not_found("Guild"))?;
+    let tier = ShardTier::parse(&row.tier).unwrap_or(ShardTier::Free);
+    let before = ShardConfig::parse(&row.config).map_err(|err| {
+        tracing::error!(%err, guild_id, "stored shard configuration does not parse");
+        MessageError::internal()
+    })?;
+    let mut after = before.clone();
+    let mut effects = Effects::default();
+    let value = change(&mut after, tier, &mut effects)?;
+    state
+        .authority
+        .validate(&ProposedChange {
+            guild_id,
+            tier,
+            before: &before,
+            after: &after,
+        })
+        .await
+        .map_err(refused)?;
+    if after != before {
+        tx.save_shard_config(guild_id, &after.to_json(), row.version, now)
+            .await
+            .map_err(|err| match err {
+                StoreError::Conflict(_) => MessageError::conflict(
+                    "The shard configuration changed meanwhile; retry the request",
+                ),
+                other => other.into(),
+            })?;
+    }
+    extra(&mut *tx, &value).await?;
+    let events = record_events(&mut *tx, guild_id, now, effects.events).await?;
+    let audit = match &author {
+        Author::Call(caller) => caller.ctx.audit_event(now, OUTCOME_SUCCESS, 200),
+        Author::System { action, target } => system_event(now, guild_id, action, target),
+    };
+    tx.append_audit(&audit).await?;
+    tx.commit().await?;
+    if let Author::Call(caller) = author {
+        caller.ctx.record().audited = true;
+    }
+    state.hub.publish(events);
+    Ok(Changed {
+        value,
+        config: after,
+        tier,
+    })
+}
+
+/// No extra writes.
+pub fn nothing<'t, T>(_: &'t mut dyn WriteTx, _: &'t T) -> TxStep<'t> {
+    Box::pin(async { Ok(()) })
+}
+
+pub async fn record_events(
+    tx: &mut dyn WriteTx,
+    guild_id: &str,
+    at: Millis,
+    events: Vec<(&'static str, Value)>,
+) -> Result<Vec<StoredEvent>, MessageError> {
+    let mut stored = Vec::with_capacity(events.len());
+    for (kind, data) in events {
+        let text = data.to_string();
+        let seq = tx.insert_shard_event(guild_id, kind, at, &text).await?;
+        stored.push(StoredEvent {
+            seq,
+            guild_id: guild_id.to_owned(),
+            kind: kind.to_owned(),
+            at,
+            data: text,
+        });
+    }
+    Ok(stored)
+}
+
+fn system_event(at: Millis, guild_id: &str, action: &str, target: &str) -> AuditEvent {
+    AuditEvent {
+        id: new_ulid(),
+        surface: "shard",
+        at,
+        guild_id: Some(guild_id.to_owned()),
+        actor_source: ActorSource::System,
+        actor_user_id: None,
+        token_id: None,
+        token_name: None,
+        action: action.to_owned(),
+        method: None,
+        path: None,
+        outcome: OUTCOME_SUCCESS.to_owned(),
+        status: None,
+        request_id: None,
+        ip: None,
+        target: Some(target.to_owned()),
+    }
+}
+
+/// Once a second (by default): temporary assignments whose time is up are undone, each in
+/// its own transaction with an `assignments.changed` event and a `system` audit row.
+pub async fn expire_temporary_assignments(state: ShardState) {
+    let every = std::time::Duration::from_millis(state.settings.sweep_every_ms);
+    loop {
+        tokio::time::sleep(every).await;
+        let due = match state
+            .store
+            .due_temporary_assignments(state.clock.now(), 100)
+            .await
+        {
+            Ok(due) => due,
+            Err(err) => {
+                tracing::warn!(%err, "could not read due temporary assignments");
+                continue;
+            }
+        };
+        for temp in due {
+            let action = Assignment {
+                user_id: temp.user_id.clone(),
+                net: NetRef::Uid(temp.net_uid.clone()),
+                assign: false,
+            };
+            let (guild, user, net) = (
+                temp.guild_id.clone(),
+                temp.user_id.clone(),
+                temp.net_uid.clone(),
+            );
+            let result = change_shard(
+                &state,
+                &temp.guild_id,
+                Author::System {
+                    action: "assignment.expire",
+                    target: format!("{}:{}", temp.user_id, temp.net_uid),
+                },
+                |config, _, effects| {
+                    // The net may be gone already; then only the timer row is left to drop.
+                    if let Ok((net_id, true)) = config.apply_assignment(&action) {
+                        effects.event(
+                            "assignments.changed",
+                            json!({ "reason": "temporary-expired", "changes": [{
+                                "userId": action.user_id, "netId": net_id,
+                                "netUid": temp.net_uid, "action": "unassign",
+                            }]}),
+                        );
+                    }
+                    Ok(())
+                },
+                move |tx, _| {
+                    Box::pin(async move {
+                        tx.delete_temporary_assignment(&guild, &user, &net).await?;
+                        Ok(())
+                    })
+                },
+            )
+            .await;
+            if let Err(err) = result {
+                tracing::warn!(error = %err.message, "could not undo a temporary assignment");
+            }
+        }
+    }
+}
