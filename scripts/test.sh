@@ -13,6 +13,20 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+# The shard webhook test checks signatures with the Standard Webhooks reference verifier
+# from PyPI.
+if ! python3 -c 'import standardwebhooks' >/dev/null 2>&1; then
+  echo "installing the standardwebhooks verifier (PyPI) for the webhook signature test"
+  python3 -m pip install --quiet --user standardwebhooks 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages standardwebhooks 2>/dev/null \
+    || {
+      SUDO=""
+      if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-pip >/dev/null
+      python3 -m pip install --quiet --break-system-packages standardwebhooks
+    }
+fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else

@@ -69,12 +69,23 @@ pub struct AuditEvent {
 impl AuditEvent {
     /// An owner's action at the admin CLI.
     pub fn cli(at: Millis, guild_id: Option<&str>, action: &str, target: Option<&str>) -> Self {
+        Self::unattended(ActorSource::Cli, at, guild_id, action, target)
+    }
+
+    /// A successful action no HTTP request made (the CLI, the server's own schedules).
+    pub fn unattended(
+        source: ActorSource,
+        at: Millis,
+        guild_id: Option<&str>,
+        action: &str,
+        target: Option<&str>,
+    ) -> Self {
         Self {
             id: crate::ids::new_ulid(),
             surface: "guild",
             at,
             guild_id: guild_id.map(str::to_owned),
-            actor_source: ActorSource::Cli,
+            actor_source: source,
             actor_user_id: None,
             token_id: None,
             token_name: None,

@@ -23,7 +23,10 @@ pub use webhooks::WebhookSettings;
 
 /// The shard's background work: undoing temporary assignments on time and delivering
 /// webhooks. Both read their queues from the database, so a restart loses nothing.
-pub fn spawn_workers(state: &ShardState) {
-    tokio::spawn(write::expire_temporary_assignments(state.clone()));
-    tokio::spawn(webhooks::deliver(state.clone()));
+/// Runs until dropped.
+pub async fn run_workers(state: ShardState) {
+    tokio::join!(
+        write::expire_temporary_assignments(state.clone()),
+        webhooks::deliver(state),
+    );
 }

@@ -4,7 +4,6 @@
 
 use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
 use guildgate_core::clock::Millis;
-use guildgate_core::ids::new_ulid;
 use guildgate_core::shard::{
     Assignment, NetRef, ProposedChange, Refusal, RefusalKind, ShardConfig, ShardTier,
 };
@@ -151,24 +150,15 @@ pub async fn record_events(
 }
 
 fn system_event(at: Millis, guild_id: &str, action: &str, target: &str) -> AuditEvent {
-    AuditEvent {
-        id: new_ulid(),
-        surface: "shard",
+    let mut event = AuditEvent::unattended(
+        ActorSource::System,
         at,
-        guild_id: Some(guild_id.to_owned()),
-        actor_source: ActorSource::System,
-        actor_user_id: None,
-        token_id: None,
-        token_name: None,
-        action: action.to_owned(),
-        method: None,
-        path: None,
-        outcome: OUTCOME_SUCCESS.to_owned(),
-        status: None,
-        request_id: None,
-        ip: None,
-        target: Some(target.to_owned()),
-    }
+        Some(guild_id),
+        action,
+        Some(target),
+    );
+    event.surface = "shard";
+    event
 }
 
 /// Once a second (by default): temporary assignments whose time is up are undone, each in

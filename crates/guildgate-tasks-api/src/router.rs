@@ -4,6 +4,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use guildgate_core::tasks::TASK_ROUTES;
+use guildgate_http::{RouteRow, table_router};
 
 use crate::context::tasks_surface;
 use crate::handlers::{comments, containers, tasks, workspaces};
@@ -38,30 +39,14 @@ fn handler(name: &str, filter: MethodFilter) -> MethodRouter<TasksState> {
     }
 }
 
-fn method_filter(method: &str) -> MethodFilter {
-    match method {
-        "GET" => MethodFilter::GET,
-        "POST" => MethodFilter::POST,
-        "PATCH" => MethodFilter::PATCH,
-        "DELETE" => MethodFilter::DELETE,
-        other => panic!("tasks route table uses unsupported method {other}"),
-    }
-}
-
 /// Every route of `TASK_ROUTES` under the tasks middleware (no fallback: the server
 /// composes surfaces and answers unknown paths).
 pub fn router(state: TasksState) -> Router {
-    let mut paths: Vec<&str> = TASK_ROUTES.iter().map(|r| r.path).collect();
-    paths.sort_unstable();
-    paths.dedup();
-    let mut router = Router::new();
-    for path in paths {
-        let mut methods = MethodRouter::new();
-        for route in TASK_ROUTES.iter().filter(|r| r.path == path) {
-            methods = methods.merge(handler(route.name, method_filter(route.method)));
-        }
-        router = router.route(path, methods);
-    }
+    let rows: Vec<RouteRow> = TASK_ROUTES
+        .iter()
+        .map(|r| (r.path, r.method, r.name))
+        .collect();
+    let router = table_router(&rows, handler);
     let body_limit = state.config.body_limit;
     router
         .layer(axum::middleware::from_fn_with_state(

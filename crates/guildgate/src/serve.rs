@@ -100,7 +100,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             ..guildgate_shard_api::ShardSettings::default()
         },
     );
-    guildgate_shard_api::spawn_workers(&shard);
+    tokio::spawn(guildgate_shard_api::run_workers(shard.clone()));
     let app = guildgate_guild_api::router(state.clone())
         .merge(guildgate_tasks_api::router(tasks))
         .merge(guildgate_shard_api::router(shard))

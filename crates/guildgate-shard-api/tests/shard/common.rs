@@ -1,0 +1,219 @@
+//! A real shard surface on a loopback port over a temporary SQLite database, with a clock
+//! the test moves, which can be stopped and started again on the same database.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use guildgate_core::clock::{Clock, ManualClock, SystemClock};
+use guildgate_core::crypto::SecretKey;
+use guildgate_core::model::{Guild, GuildTier};
+use guildgate_core::shard::{ScopeSet, ShardTier};
+use guildgate_owner::{Actor, Owner};
+use guildgate_shard_api::{ShardSettings, ShardState};
+use guildgate_storage::{AuditSink, SqliteStore, Store};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+pub const GUILD: &str = "111111111111111111";
+pub const OTHER_GUILD: &str = "999999999999999999";
+pub const ALL_SCOPES: &str = "read:status,read:roster,read:roster:roles,read:assignments,read:events,read:metrics,read:audit,write:assignments,write:nets,write:archive,write:operation,manage:features,write:rules,write:presets,write:acars,write:clients";
+
+pub struct Shard {
+    pub base: String,
+    pub clock: ManualClock,
+    pub store: Arc<SqliteStore>,
+    pub key: SecretKey,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+    workers: tokio::task::JoinHandle<()>,
+    pub dir: Arc<tempfile::TempDir>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts `{"error": message}` with `status` and a request id.
+    pub fn expect_error(&self, status: u16, message: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body, json!({ "error": message }));
+        let id = self.headers.get("x-request-id").unwrap().to_str().unwrap();
+        assert!(id.starts_with("req_"), "{id}");
+    }
+
+    pub fn ok(&self) -> &Value {
+        assert_eq!(self.status, 200, "{}", self.body);
+        &self.body
+    }
+}
+
+impl Shard {
+    pub async fn start() -> Self {
+        Self::start_with(ShardSettings::default()).await
+    }
+
+    /// A shard whose clock starts at the real time (webhook verifiers check timestamps).
+    pub async fn start_with(settings: ShardSettings) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let clock = ManualClock::starting_at(SystemClock.now());
+        let shard = Self::boot(dir, clock, SecretKey::generate(), settings).await;
+        let mut tx = shard.store.begin().await.unwrap();
+        for (id, name) in [(GUILD, "Test Wing"), (OTHER_GUILD, "Elsewhere")] {
+            tx.insert_guild(&Guild {
+                id: id.into(),
+                name: name.into(),
+                owner_id: "222222222222222222".into(),
+                tier: GuildTier::Pro,
+                mcp_enabled: false,
+                created_at: 0,
+            })
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        shard
+    }
+
+    async fn boot(
+        dir: Arc<tempfile::TempDir>,
+        clock: ManualClock,
+        key: SecretKey,
+        settings: ShardSettings,
+    ) -> Self {
+        let store = Arc::new(
+            SqliteStore::open(&format!("sqlite://{}/s.db", dir.path().display()))
+                .await
+                .unwrap(),
+        );
+        let audit = AuditSink::spawn(store.clone());
+        let state = ShardState::new(
+            store.clone(),
+            Arc::new(clock.clone()),
+            &key,
+            audit,
+            settings,
+        );
+        let workers = {
+            let state = state.clone();
+            tokio::spawn(async move { guildgate_shard_api::run_workers(state).await })
+        };
+        let app = guildgate_shard_api::router(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        Shard {
+            base: format!("http://{addr}"),
+            clock,
+            store,
+            key,
+            http: reqwest::Client::new(),
+            server,
+            workers,
+            dir,
+        }
+    }
+
+    /// Stops this server (and its workers) and starts another on the same database.
+    pub async fn restart(self, settings: ShardSettings) -> Self {
+        self.server.abort();
+        self.workers.abort();
+        let (dir, clock, key) = (self.dir.clone(), self.clock.clone(), self.key.clone());
+        self.store.close().await;
+        Self::boot(dir, clock, key, settings).await
+    }
+
+    pub async fn mint_in(&self, guild: &str, scopes: &str) -> String {
+        let hasher = self.key.secret_hasher();
+        let owner = Owner {
+            store: self.store.as_ref(),
+            hasher: &hasher,
+        };
+        let scopes = ScopeSet::parse_list(scopes).unwrap();
+        let (_, secret) =
+            guildgate_owner::mint_shard_key(owner, &Actor::cli(0), guild, "ops bot", scopes)
+                .await
+                .unwrap();
+        secret.expose().to_owned()
+    }
+
+    pub async fn mint(&self, scopes: &str) -> String {
+        self.mint_in(GUILD, scopes).await
+    }
+
+    pub async fn set_tier(&self, tier: ShardTier) {
+        let hasher = self.key.secret_hasher();
+        let owner = Owner {
+            store: self.store.as_ref(),
+            hasher: &hasher,
+        };
+        guildgate_owner::set_shard_tier(owner, &Actor::cli(0), GUILD, tier)
+            .await
+            .unwrap();
+    }
+
+    pub async fn call(&self, method: Method, path: &str, key: &str, body: Option<Value>) -> Reply {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {key}"));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(json!({ "_raw": text }));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Reply {
+        self.call(Method::GET, path, key, None).await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, key, Some(body)).await
+    }
+
+    /// Creates a net and returns (netId, netUid).
+    pub async fn net(&self, key: &str, name: &str) -> (u64, String) {
+        let reply = self
+            .post("/api/v1/nets", key, json!({ "name": name }))
+            .await;
+        let body = reply.ok();
+        (
+            body["netId"].as_u64().unwrap(),
+            body["netUid"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+/// Polls `check` every 20 ms for up to 5 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..250 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}

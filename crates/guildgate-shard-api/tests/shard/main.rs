@@ -1,0 +1,9 @@
+//! The shard Owner API driven over HTTP on loopback, against a real SQLite database.
+
+mod common;
+
+mod events;
+mod keys;
+mod temporary;
+mod walk;
+mod webhooks;
