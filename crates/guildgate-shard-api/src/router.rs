@@ -7,7 +7,7 @@ use guildgate_core::shard::SHARD_ROUTES;
 use guildgate_http::{RouteRow, table_router};
 
 use crate::context::shard_surface;
-use crate::handlers::{assignments, events, nets, settings, status};
+use crate::handlers::{assignments, embed, events, nets, settings, status};
 use crate::state::ShardState;
 
 fn handler(name: &str, filter: MethodFilter) -> MethodRouter<ShardState> {
@@ -20,6 +20,9 @@ fn handler(name: &str, filter: MethodFilter) -> MethodRouter<ShardState> {
         "get_public_net" => on(filter, status::public_net),
         "get_rules" => on(filter, status::rules),
         "audit" => on(filter, status::audit),
+        "public_token" => on(filter, embed::public_token),
+        "embed_status" => on(filter, embed::status),
+        "embed_widget" => on(filter, embed::widget),
         "assign" => on(filter, assignments::assign),
         "assign_bulk" => on(filter, assignments::bulk),
         "assign_temporary" => on(filter, assignments::temporary),

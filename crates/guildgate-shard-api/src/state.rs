@@ -17,6 +17,8 @@ pub struct ShardSettings {
     pub per_key: Rate,
     /// ACARS broadcasts per shard: 2 at once, 6 a minute.
     pub acars: Rate,
+    /// Embed calls (no key) per client address: 120 a minute.
+    pub public_per_ip: Rate,
     pub trusted_proxies: TrustedProxies,
     pub body_limit: usize,
     /// SSE keep-alive comment interval.
@@ -33,6 +35,7 @@ impl Default for ShardSettings {
         Self {
             per_key: Rate::new(600, 600, 60),
             acars: Rate::new(2, 6, 60),
+            public_per_ip: Rate::new(120, 120, 60),
             trusted_proxies: TrustedProxies::default(),
             body_limit: 256 * 1024,
             keep_alive_secs: 15,

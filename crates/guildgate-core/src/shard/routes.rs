@@ -85,5 +85,8 @@ shard_routes! {
     "list_webhooks", "GET", "/api/v1/webhooks", ReadEvents, Standard, "Registered webhooks and the supported event types (never secrets).";
     "create_webhook", "POST", "/api/v1/webhooks", ReadEvents, Standard, "Register a signed webhook; the secret is returned once.";
     "delete_webhook", "DELETE", "/api/v1/webhooks/{id}", ReadEvents, Standard, "Remove a webhook.";
+    "public_token", "GET", "/api/v1/public-token", ReadStatus, Standard, "Signed read-only status and widget URLs for websites (?days=, 1 to 365, default 30).";
+    "embed_status", "GET", "/api/v1/embed/status", None, Public, "Public read-only status JSON; needs ?token= from /public-token, no key.";
+    "embed_widget", "GET", "/api/v1/embed/widget", None, Public, "Public HTML status card for org sites; needs ?token=.";
     "audit", "GET", "/api/v1/audit", ReadAudit, Standard, "Recent Owner API calls (?limit=, at most 500).";
 }

@@ -2,6 +2,7 @@
 //! shapes the shard's client reads.
 
 pub mod assignments;
+pub mod embed;
 pub mod events;
 pub mod nets;
 pub mod settings;

@@ -20,7 +20,7 @@ pub async fn health() -> Response {
 }
 
 /// Per net: who is on it now (occupancy) and who is talking.
-fn live_nets(shard: &Current, operators: &[Operator]) -> Vec<Value> {
+pub fn live_nets(shard: &Current, operators: &[Operator]) -> Vec<Value> {
     let effective: Vec<_> = operators
         .iter()
         .map(|op| (op, shard.config.effective_nets(&op.user_id, &op.role_ids)))

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod embed;
 mod events;
 mod keys;
 mod temporary;
