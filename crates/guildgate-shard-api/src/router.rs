@@ -7,7 +7,7 @@ use guildgate_core::shard::SHARD_ROUTES;
 use guildgate_http::{RouteRow, table_router};
 
 use crate::context::shard_surface;
-use crate::handlers::{assignments, embed, events, nets, settings, status};
+use crate::handlers::{archive, assignments, embed, events, nets, settings, status};
 use crate::state::ShardState;
 
 fn handler(name: &str, filter: MethodFilter) -> MethodRouter<ShardState> {
@@ -30,6 +30,13 @@ fn handler(name: &str, filter: MethodFilter) -> MethodRouter<ShardState> {
         "rename_net" => on(filter, nets::rename),
         "delete_net" => on(filter, nets::delete),
         "remove_net" => on(filter, nets::remove),
+        "list_archive" => on(filter, archive::list),
+        "upsert_archive" => on(filter, archive::upsert),
+        "archive_sync_status" => on(filter, archive::sync_status),
+        "get_archive" => on(filter, archive::read),
+        "update_archive" | "patch_archive" => on(filter, archive::update),
+        "delete_archive" => on(filter, archive::delete),
+        "restore_archive" => on(filter, archive::restore),
         "set_operation" => on(filter, settings::operation),
         "set_features" => on(filter, settings::set_features),
         "show_public_net" | "show_public_net_alias" | "restore_public_net" => {

@@ -11,7 +11,7 @@ pub mod signing;
 pub use authority::{ProposedChange, validate_locally};
 pub use config::{
     Assignment, FEATURES, NET_NAME_MAX, Net, NetRef, PublicNet, Refusal, RefusalKind, RoleRule,
-    ShardConfig, new_net_uid,
+    ShardConfig, is_net_uid, new_net_uid,
 };
 pub use events::{EVENT_TYPES, ShardEvent, is_event_type};
 pub use routes::{RouteTier, SHARD_ROUTES, ShardRoute};

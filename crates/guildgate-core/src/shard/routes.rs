@@ -72,6 +72,14 @@ shard_routes! {
     "rename_net", "POST", "/api/v1/nets/rename", WriteNets, Standard, "Rename a net by netUid (or netId).";
     "delete_net", "DELETE", "/api/v1/nets/{ref}", WriteNets, Standard, "Archive and remove a net by netUid or netId.";
     "remove_net", "POST", "/api/v1/nets/remove", WriteNets, Standard, "Archive and remove a net named in the JSON body.";
+    "list_archive", "GET", "/api/v1/archive", WriteArchive, Standard, "List or search the archive catalog (?q=, ?tag= repeatable, ?limit=).";
+    "upsert_archive", "POST", "/api/v1/archive", WriteArchive, Standard, "Create or update an archived channel entry (a uid is minted when none is given).";
+    "archive_sync_status", "GET", "/api/v1/archive/sync/status", WriteArchive, Standard, "Pending operation count and the catalog's checkpoint version and hash.";
+    "get_archive", "GET", "/api/v1/archive/{uid}", WriteArchive, Standard, "Read one archived entry.";
+    "update_archive", "POST", "/api/v1/archive/{uid}", WriteArchive, Standard, "Update an archived entry's name, notes, tags, assignments or relay targets.";
+    "patch_archive", "PATCH", "/api/v1/archive/{uid}", WriteArchive, Standard, "Same as POST /api/v1/archive/{uid}.";
+    "delete_archive", "DELETE", "/api/v1/archive/{uid}", WriteArchive, Standard, "Delete an archived entry for good.";
+    "restore_archive", "POST", "/api/v1/archive/{uid}/restore", WriteArchive, Standard, "Restore into an active net: original uid, fresh slot, through central validation.";
     "set_operation", "POST", "/api/v1/operation", WriteOperation, Standard, "Open or close the operation.";
     "set_features", "POST", "/api/v1/features", ManageFeatures, Standard, "Update feature toggles.";
     "show_public_net", "POST", "/api/v1/public-net", ManageFeatures, Standard, "Show the public net, optionally with a name and role gates.";

@@ -1,6 +1,7 @@
 //! Thin handlers: read the input, make the change through `change_shard`, answer in the
 //! shapes the shard's client reads.
 
+pub mod archive;
 pub mod assignments;
 pub mod embed;
 pub mod events;

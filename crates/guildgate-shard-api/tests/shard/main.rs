@@ -2,6 +2,7 @@
 
 mod common;
 
+mod archive;
 mod embed;
 mod events;
 mod keys;

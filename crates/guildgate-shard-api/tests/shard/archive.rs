@@ -1,0 +1,110 @@
+//! The archive: a removed net is kept, searched, edited and restored with its uid.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::{ALL_SCOPES, Shard};
+
+#[tokio::test]
+async fn archive_then_restore_keeps_the_uid_assignments_and_rules() {
+    let shard = Shard::start().await;
+    let key = shard.mint(ALL_SCOPES).await;
+    let (_, uid) = shard.net(&key, "Air Wing").await;
+    shard.net(&key, "Ground").await;
+    shard
+        .post(
+            "/api/v1/assignments",
+            &key,
+            json!({ "userId": "77", "netUid": uid }),
+        )
+        .await
+        .ok();
+    shard
+        .post(
+            "/api/v1/rules",
+            &key,
+            json!({ "rules": [{ "roleId": "555", "netUids": [uid] }] }),
+        )
+        .await
+        .ok();
+    shard
+        .call(Method::DELETE, &format!("/api/v1/nets/{uid}"), &key, None)
+        .await
+        .ok();
+    let before = shard.get("/api/v1/archive/sync/status", &key).await;
+    assert_eq!(before.ok()["pendingOps"], 0);
+    let edited = shard
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/archive/{uid}"),
+            &key,
+            Some(json!({ "notes": "Friday op air", "tags": ["friday", "air"] })),
+        )
+        .await;
+    assert_eq!(edited.ok()["entry"]["notes"], "Friday op air");
+    let after = shard.get("/api/v1/archive/sync/status", &key).await;
+    assert_ne!(
+        after.ok()["checkpoint"]["hash"],
+        before.body["checkpoint"]["hash"]
+    );
+    assert_eq!(
+        after.body["checkpoint"]["version"].as_i64().unwrap(),
+        before.body["checkpoint"]["version"].as_i64().unwrap() + 1
+    );
+    let found = shard.get("/api/v1/archive?q=friday&tag=air", &key).await;
+    assert_eq!(found.ok()["total"], 1);
+    assert_eq!(found.body["entries"][0]["uid"], uid.as_str());
+    assert_eq!(
+        shard.get("/api/v1/archive?tag=sea", &key).await.ok()["total"],
+        0
+    );
+
+    // Slot 1 is free again, but Ground holds 2: the restored net takes slot 1, its old uid.
+    let restored = shard
+        .post(&format!("/api/v1/archive/{uid}/restore"), &key, json!({}))
+        .await;
+    assert_eq!(restored.ok()["netUid"], uid.as_str());
+    assert_eq!(restored.body["netId"], 1);
+    assert_eq!(
+        shard.get("/api/v1/assignments", &key).await.body["assignmentsByUid"]["77"],
+        json!([uid])
+    );
+    assert_eq!(
+        shard.get("/api/v1/rules", &key).await.body["rules"][0]["netUids"],
+        json!([uid])
+    );
+    shard
+        .post(&format!("/api/v1/archive/{uid}/restore"), &key, json!({}))
+        .await
+        .expect_error(409, &format!("Net {uid} is already active"));
+
+    let created = shard
+        .post(
+            "/api/v1/archive",
+            &key,
+            json!({ "name": "Old Sea Net", "tags": ["sea"] }),
+        )
+        .await;
+    let new_uid = created.ok()["entry"]["uid"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["created"], true);
+    let deleted = shard
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/archive/{new_uid}"),
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(deleted.ok()["deleted"], true);
+    shard
+        .get(&format!("/api/v1/archive/{new_uid}"), &key)
+        .await
+        .expect_error(404, "Archive entry not found");
+    shard
+        .post("/api/v1/archive", &key, json!({ "name": "X", "colour": "red" }))
+        .await
+        .expect_error(
+            400,
+            "Unknown archive field 'colour'. Editable: name, notes, tags, assignments, roleIds, relayTargetNetUids",
+        );
+}
