@@ -6,9 +6,11 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use guildgate_core::audit::OUTCOME_SUCCESS;
 use guildgate_core::limits::BucketRequest;
 use guildgate_core::shard::{SHARD_KEY, SHARD_ROUTES, Scope, ShardKey};
 use guildgate_http::{KeyIdentity, MessageError, RequestContext};
+use guildgate_storage::WriteTx;
 
 use crate::state::ShardState;
 
@@ -115,6 +117,15 @@ impl Caller {
 
     pub fn now(&self) -> i64 {
         self.state.clock.now()
+    }
+
+    /// Commits `tx` with this call's audit row in it.
+    pub async fn commit(&self, mut tx: Box<dyn WriteTx>) -> Result<(), MessageError> {
+        let audit = self.ctx.audit_event(self.now(), OUTCOME_SUCCESS, 200);
+        tx.append_audit(&audit).await?;
+        tx.commit().await?;
+        self.ctx.record().audited = true;
+        Ok(())
     }
 
     pub fn set_target(&self, target: impl ToString) {

@@ -86,12 +86,7 @@ async fn save(caller: &Caller, uid: &str, entry: &Value) -> Result<(), MessageEr
     .await?;
     tx.bump_archive_version(caller.guild_id(), caller.now())
         .await?;
-    let audit = caller
-        .ctx
-        .audit_event(caller.now(), guildgate_core::audit::OUTCOME_SUCCESS, 200);
-    tx.append_audit(&audit).await?;
-    tx.commit().await?;
-    caller.ctx.record().audited = true;
+    caller.commit(tx).await?;
     Ok(())
 }
 
@@ -258,12 +253,7 @@ pub async fn delete(caller: Caller, Path(uid): Path<String>) -> Answer {
     }
     tx.bump_archive_version(caller.guild_id(), caller.now())
         .await?;
-    let audit = caller
-        .ctx
-        .audit_event(caller.now(), guildgate_core::audit::OUTCOME_SUCCESS, 200);
-    tx.append_audit(&audit).await?;
-    tx.commit().await?;
-    caller.ctx.record().audited = true;
+    caller.commit(tx).await?;
     Ok(ok(&json!({ "ok": true, "deleted": true, "uid": uid })))
 }
 

@@ -215,12 +215,7 @@ pub async fn create_webhook(caller: Caller, bytes: Bytes) -> Answer {
     caller.set_target(&webhook.id);
     let mut tx = caller.state.store.begin().await?;
     tx.insert_webhook(&webhook).await?;
-    let audit = caller
-        .ctx
-        .audit_event(caller.now(), guildgate_core::audit::OUTCOME_SUCCESS, 200);
-    tx.append_audit(&audit).await?;
-    tx.commit().await?;
-    caller.ctx.record().audited = true;
+    caller.commit(tx).await?;
     Ok(ok(&json!({
         "ok": true, "webhook": webhook_json(&webhook), "secret": secret,
     })))
@@ -232,11 +227,6 @@ pub async fn delete_webhook(caller: Caller, Path(id): Path<String>) -> Answer {
     if !tx.delete_webhook(caller.guild_id(), &id).await? {
         return Err(MessageError::not_found("Webhook"));
     }
-    let audit = caller
-        .ctx
-        .audit_event(caller.now(), guildgate_core::audit::OUTCOME_SUCCESS, 200);
-    tx.append_audit(&audit).await?;
-    tx.commit().await?;
-    caller.ctx.record().audited = true;
+    caller.commit(tx).await?;
     Ok(ok(&json!({ "ok": true, "deleted": true, "id": id })))
 }
