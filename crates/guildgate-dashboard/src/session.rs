@@ -6,9 +6,9 @@
 //! derived from the session secret, and every state-changing request from a browser must
 //! come from this origin (`Origin` / `Sec-Fetch-Site`), on top of `SameSite=Strict`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Query, Request, State};
+use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -62,15 +62,11 @@ fn set_cookie(
 
 /// The client's address, through trusted proxies only.
 pub fn client_ip(state: &DashboardState, parts: &Parts) -> IpAddr {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-    let forwarded = parts
-        .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    state.config.trusted_proxies.client_ip(peer, forwarded)
+    guildgate_http::client_ip(
+        &state.config.trusted_proxies,
+        &parts.headers,
+        &parts.extensions,
+    )
 }
 
 /// A request from a signed-in owner.

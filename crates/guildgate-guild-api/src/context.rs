@@ -2,10 +2,10 @@
 //! CORS refusal, the per-IP limit, rate-limit headers, the error envelope and the audit
 //! row of every call that did not already commit one with its change.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -106,16 +106,11 @@ fn policy_for(matched: Option<&MatchedPath>, method: &Method) -> Option<&'static
 
 /// The caller's address: the TCP peer, or the client a trusted proxy forwarded for.
 pub fn client_ip(state: &AppState, req: &Request) -> IpAddr {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    state.config.trusted_proxies.client_ip(peer, forwarded)
+    guildgate_http::client_ip(
+        &state.config.trusted_proxies,
+        req.headers(),
+        req.extensions(),
+    )
 }
 
 pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next) -> Response {

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::{ConnectInfo, MatchedPath, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
@@ -93,24 +93,25 @@ impl RequestContext {
     }
 }
 
-/// Runs the call with its `RequestContext` in the request's extensions.
-pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
+/// The caller's address: the TCP peer, or the client a trusted proxy forwarded for.
+pub fn client_ip(proxies: &TrustedProxies, headers: &HeaderMap, extensions: &Extensions) -> IpAddr {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    proxies.client_ip(peer, forwarded)
+}
+
+/// Runs the call with its `RequestContext` in the request's extensions.
+pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .and_then(|m| (surface.find_route)(m.as_str(), req.method().as_str()));
     let ctx = Arc::new(RequestContext {
         request_id: new_request_id(),
-        client_ip: surface.trusted_proxies.client_ip(peer, forwarded),
+        client_ip: client_ip(&surface.trusted_proxies, req.headers(), req.extensions()),
         surface: surface.name,
         route,
         method: req.method().to_string(),

@@ -7,6 +7,8 @@ mod context;
 mod error;
 mod table;
 
-pub use context::{CallRecord, KeyIdentity, RequestContext, Surface, surface_middleware};
+pub use context::{
+    CallRecord, KeyIdentity, RequestContext, Surface, client_ip, surface_middleware,
+};
 pub use error::{Answer, MessageError, Outcome};
 pub use table::{RouteRow, table_router};
