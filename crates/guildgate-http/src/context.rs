@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
 use guildgate_core::clock::Clock;
 use guildgate_core::ids::{new_request_id, new_ulid};
-use guildgate_core::limits::BucketState;
+use guildgate_core::limits::{BucketRequest, BucketState, Limiter};
 use guildgate_core::net::TrustedProxies;
 use guildgate_storage::AuditSink;
 
@@ -63,6 +63,18 @@ pub struct RequestContext {
 impl RequestContext {
     pub fn record(&self) -> MutexGuard<'_, CallRecord> {
         self.record.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes one call from `request`'s bucket, kept for the rate-limit headers; an empty
+    /// bucket refuses the call with 429.
+    pub fn take(&self, limiter: &Limiter, request: BucketRequest) -> Result<(), MessageError> {
+        let decision = limiter.decide(&[request]);
+        self.record().bucket = decision.buckets.first().cloned();
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(MessageError::rate_limited(decision.retry_after_secs))
+        }
     }
 
     pub fn route_index(&self) -> Option<usize> {

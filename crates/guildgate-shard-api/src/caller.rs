@@ -81,15 +81,14 @@ impl FromRequestParts<ShardState> for Caller {
         if key.revoked_at.is_some() {
             return Err(MessageError::unauthorized("API key has been revoked"));
         }
-        let decision = state.limiter.decide(&[BucketRequest {
-            name: "key",
-            key: format!("scok:{}", key.id),
-            rate: state.settings.per_key,
-        }]);
-        ctx.record().bucket = decision.buckets.first().cloned();
-        if !decision.allowed {
-            return Err(MessageError::rate_limited(decision.retry_after_secs));
-        }
+        ctx.take(
+            &state.limiter,
+            BucketRequest {
+                name: "key",
+                key: format!("scok:{}", key.id),
+                rate: state.settings.per_key,
+            },
+        )?;
         if let Some(scope) = route.scope
             && !key.scopes.contains(scope)
         {

@@ -94,15 +94,14 @@ impl FromRequestParts<TasksState> for Caller {
         if key.expires_at.is_some_and(|at| at <= now) {
             return Err(TasksError::unauthorized("API key has expired"));
         }
-        let decision = state.limiter.decide(&[BucketRequest {
-            name: "key",
-            key: format!("arca:{}", key.id),
-            rate: state.config.per_key,
-        }]);
-        ctx.record().bucket = decision.buckets.first().cloned();
-        if !decision.allowed {
-            return Err(TasksError::rate_limited(decision.retry_after_secs));
-        }
+        ctx.take(
+            &state.limiter,
+            BucketRequest {
+                name: "key",
+                key: format!("arca:{}", key.id),
+                rate: state.config.per_key,
+            },
+        )?;
         if !key.scopes.contains(route.scope) {
             return Err(TasksError::forbidden(format!(
                 "Scope '{}' is required for this endpoint",

@@ -66,15 +66,14 @@ impl FromRequestParts<ShardState> for PublicViewer {
         state: &ShardState,
     ) -> Result<Self, MessageError> {
         let ctx = request_context(parts)?;
-        let decision = state.limiter.decide(&[BucketRequest {
-            name: "ip",
-            key: format!("shard-embed:{}", ctx.client_ip),
-            rate: state.settings.public_per_ip,
-        }]);
-        ctx.record().bucket = decision.buckets.first().cloned();
-        if !decision.allowed {
-            return Err(MessageError::rate_limited(decision.retry_after_secs));
-        }
+        ctx.take(
+            &state.limiter,
+            BucketRequest {
+                name: "ip",
+                key: format!("shard-embed:{}", ctx.client_ip),
+                rate: state.settings.public_per_ip,
+            },
+        )?;
         let Query(query) = Query::<TokenQuery>::try_from_uri(&parts.uri)
             .map_err(|_| MessageError::bad_request("token is required"))?;
         let token = query.token.ok_or_else(|| {
