@@ -16,9 +16,7 @@ pub fn paths() -> Map<String, Value> {
             .collect();
         let security = match (r.scope, r.tier) {
             (Some(_), _) => json!([{ "shardKey": [] }]),
-            (None, RouteTier::Public) if r.name.starts_with("embed") => {
-                json!([{ "publicToken": [] }])
-            }
+            (None, RouteTier::Public) => json!([{ "publicToken": [] }]),
             (None, _) => json!([]),
         };
         let mut op = json!({

@@ -10,8 +10,10 @@ pub enum RouteTier {
     Standard,
     /// ACARS broadcasts: also a tight per-shard budget.
     Acars,
-    /// No key: limited per client address.
+    /// No key, a public token: limited per client address.
     Public,
+    /// No key and nothing to protect (health, the OpenAPI document): not limited.
+    Open,
 }
 
 impl RouteTier {
@@ -20,6 +22,7 @@ impl RouteTier {
             Self::Standard => "standard",
             Self::Acars => "acars",
             Self::Public => "public",
+            Self::Open => "open",
         }
     }
 }
@@ -59,8 +62,8 @@ macro_rules! shard_routes {
 }
 
 shard_routes! {
-    "health", "GET", "/health", None, Public, "Liveness: {ok, app, version}.";
-    "openapi", "GET", "/api/v1/openapi.json", None, Public, "This OpenAPI 3.1 document.";
+    "health", "GET", "/health", None, Open, "Liveness: {ok, app, version}.";
+    "openapi", "GET", "/api/v1/openapi.json", None, Open, "This OpenAPI 3.1 document.";
     "status", "GET", "/api/v1/status", ReadStatus, Standard, "Guild status, operation state, features, public net, nets, occupancy and transmit state.";
     "get_assignments", "GET", "/api/v1/assignments", ReadAssignments, Standard, "The stored assignment map {userId: [netIds]}.";
     "get_features", "GET", "/api/v1/features", ReadStatus, Standard, "Feature toggles.";
