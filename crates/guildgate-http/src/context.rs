@@ -166,8 +166,14 @@ fn rate_limit_headers(headers: &mut HeaderMap, bucket: &BucketState) {
     headers.insert("x-ratelimit-limit", HeaderValue::from(bucket.limit));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(bucket.remaining));
     headers.insert("x-ratelimit-reset", HeaderValue::from(bucket.reset_secs));
-    let policy = format!("\"key\";q={};w={}", bucket.limit, bucket.window_secs);
-    let current = format!("\"key\";r={};t={}", bucket.remaining, bucket.reset_secs);
+    let policy = format!(
+        "\"{}\";q={};w={}",
+        bucket.name, bucket.limit, bucket.window_secs
+    );
+    let current = format!(
+        "\"{}\";r={};t={}",
+        bucket.name, bucket.remaining, bucket.reset_secs
+    );
     if let (Ok(policy), Ok(current)) = (
         HeaderValue::from_str(&policy),
         HeaderValue::from_str(&current),
