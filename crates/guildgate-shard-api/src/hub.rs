@@ -31,26 +31,31 @@ pub struct Hub {
 const CHANNEL_CAPACITY: usize = 1024;
 
 impl Hub {
-    fn sender(&self, guild_id: &str) -> broadcast::Sender<Arc<StoredEvent>> {
+    pub fn subscribe(&self, guild_id: &str) -> broadcast::Receiver<Arc<StoredEvent>> {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         channels
             .entry(guild_id.to_owned())
             .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
-            .clone()
+            .subscribe()
     }
 
-    pub fn subscribe(&self, guild_id: &str) -> broadcast::Receiver<Arc<StoredEvent>> {
-        self.sender(guild_id).subscribe()
-    }
-
-    /// Hands committed events to live subscribers, and wakes the webhook worker.
+    /// Hands committed events to live subscribers, and wakes the webhook worker. A guild
+    /// nobody listens to gets no channel (its events are in the database for a later
+    /// resume), and a channel whose listeners have all gone is dropped.
     pub fn publish(&self, events: Vec<StoredEvent>) {
         if events.is_empty() {
             return;
         }
-        for event in events {
-            // No subscriber is fine: the stream replays from the database.
-            let _ = self.sender(&event.guild_id).send(Arc::new(event));
+        {
+            let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+            for event in events {
+                let guild_id = event.guild_id.clone();
+                if let Some(sender) = channels.get(&guild_id)
+                    && sender.send(Arc::new(event)).is_err()
+                {
+                    channels.remove(&guild_id);
+                }
+            }
         }
         self.deliveries.notify_one();
     }
