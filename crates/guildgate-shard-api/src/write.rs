@@ -12,6 +12,7 @@ use guildgate_storage::{StoreError, StoredEvent, WriteTx};
 use serde_json::{Value, json};
 
 use crate::caller::Caller;
+use crate::handlers::Current;
 use crate::state::ShardState;
 
 pub fn refused(refusal: Refusal) -> MessageError {
@@ -76,11 +77,11 @@ where
         .shard_for_update(guild_id)
         .await?
         .ok_or_else(|| MessageError::not_found("Guild"))?;
-    let tier = ShardTier::parse(&row.tier).unwrap_or(ShardTier::Free);
-    let before = ShardConfig::parse(&row.config).map_err(|err| {
-        tracing::error!(%err, guild_id, "stored shard configuration does not parse");
-        MessageError::internal()
-    })?;
+    let Current {
+        row,
+        config: before,
+        tier,
+    } = Current::from_row(row)?;
     let mut after = before.clone();
     let mut effects = Effects::default();
     let value = change(&mut after, tier, &mut effects)?;

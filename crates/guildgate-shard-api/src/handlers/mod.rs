@@ -41,13 +41,20 @@ pub async fn load(
         .shard(guild_id)
         .await?
         .ok_or_else(|| MessageError::not_found("Guild"))?;
-    let config = ShardConfig::parse(&row.config).map_err(|err| {
-        tracing::error!(%err, guild_id, "stored shard configuration does not parse");
-        MessageError::internal()
-    })?;
-    Ok(Current {
-        tier: ShardTier::parse(&row.tier).unwrap_or(ShardTier::Free),
-        row,
-        config,
-    })
+    Current::from_row(row)
+}
+
+impl Current {
+    /// The stored row with its configuration parsed.
+    pub fn from_row(row: ShardRow) -> Result<Self, MessageError> {
+        let config = ShardConfig::parse(&row.config).map_err(|err| {
+            tracing::error!(%err, guild_id = %row.guild_id, "stored shard configuration does not parse");
+            MessageError::internal()
+        })?;
+        Ok(Self {
+            tier: ShardTier::parse(&row.tier).unwrap_or(ShardTier::Free),
+            row,
+            config,
+        })
+    }
 }
