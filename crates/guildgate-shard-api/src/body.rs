@@ -110,6 +110,18 @@ pub fn string_list(
     }
 }
 
+/// A Discord id field, sent as a string or a number; `None` when absent.
+pub fn discord_id(item: &Map<String, Value>, field: &str) -> Result<Option<String>, MessageError> {
+    match item.get(field).filter(|v| !v.is_null()) {
+        None => Ok(None),
+        Some(Value::String(s)) => snowflake(field, s.trim()).map(Some),
+        Some(Value::Number(n)) if n.is_u64() => Ok(Some(n.to_string())),
+        Some(_) => Err(MessageError::bad_request(format!(
+            "{field} must be a Discord id"
+        ))),
+    }
+}
+
 /// 1 to 20 digits.
 pub fn snowflake(field: &str, value: &str) -> Result<String, MessageError> {
     if !value.is_empty() && value.len() <= 20 && value.bytes().all(|b| b.is_ascii_digit()) {

@@ -8,7 +8,7 @@ use guildgate_storage::TemporaryAssignment;
 use serde_json::{Map, Value, json};
 
 use super::ok;
-use crate::body::{Body, net_ref_of, snowflake};
+use crate::body::{Body, discord_id, net_ref_of};
 use crate::caller::Caller;
 use crate::write::{Author, Effects, change_shard, nothing, refused};
 
@@ -33,16 +33,8 @@ fn assignment_of(
     item: &Map<String, Value>,
     default: Option<bool>,
 ) -> Result<Assignment, MessageError> {
-    let user = match item.get("userId").filter(|v| !v.is_null()) {
-        Some(Value::String(s)) => snowflake("userId", s.trim())?,
-        Some(Value::Number(n)) if n.is_u64() => n.to_string(),
-        Some(_) => {
-            return Err(MessageError::bad_request(
-                "userId must be a Discord user id",
-            ));
-        }
-        None => return Err(MessageError::bad_request("userId is required")),
-    };
+    let user = discord_id(item, "userId")?
+        .ok_or_else(|| MessageError::bad_request("userId is required"))?;
     Ok(Assignment {
         user_id: user,
         net: net_ref_of(item)?,

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::ok;
 use super::status::{public_net_body, rules_body};
-use crate::body::{Body, snowflake, string_list};
+use crate::body::{Body, discord_id, snowflake, string_list};
 use crate::caller::Caller;
 use crate::write::{Author, Effects, change_shard, nothing, refused};
 
@@ -152,11 +152,8 @@ pub async fn replace_rules(caller: Caller, bytes: Bytes) -> Answer {
         let map = item
             .as_object()
             .ok_or_else(|| MessageError::bad_request("each rule must be an object"))?;
-        let role = match map.get("roleId") {
-            Some(Value::String(s)) => snowflake("roleId", s.trim())?,
-            Some(Value::Number(n)) if n.is_u64() => n.to_string(),
-            _ => return Err(MessageError::bad_request("each rule needs a roleId")),
-        };
+        let role = discord_id(map, "roleId")?
+            .ok_or_else(|| MessageError::bad_request("each rule needs a roleId"))?;
         let uids = string_list(map, "netUids")?.unwrap_or_default();
         let ids = string_list(map, "netIds")?.unwrap_or_default();
         if uids.is_empty() && ids.is_empty() {
