@@ -54,7 +54,7 @@ pub struct Changed<T> {
     pub tier: ShardTier,
 }
 
-type TxStep<'t> =
+pub type TxStep<'t> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), MessageError>> + Send + 't>>;
 
 /// Runs `change` on the guild's shard configuration and commits it. `extra` runs in the
@@ -199,12 +199,14 @@ pub async fn expire_temporary_assignments(state: ShardState) {
                 },
                 |config, _, effects| {
                     // The net may be gone already; then only the timer row is left to drop.
-                    if let Ok((net_id, true)) = config.apply_assignment(&action) {
+                    if let Ok(applied) = config.apply_assignment(&action)
+                        && applied.changed
+                    {
                         effects.event(
                             "assignments.changed",
                             json!({ "reason": "temporary-expired", "changes": [{
-                                "userId": action.user_id, "netId": net_id,
-                                "netUid": temp.net_uid, "action": "unassign",
+                                "userId": action.user_id, "netId": applied.net_id,
+                                "netUid": applied.net_uid, "action": "unassign",
                             }]}),
                         );
                     }

@@ -157,6 +157,14 @@ pub struct Assignment {
     pub assign: bool,
 }
 
+/// What one assignment action did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub net_id: u32,
+    pub net_uid: String,
+    pub changed: bool,
+}
+
 /// `net_` + 24 lowercase base32 characters.
 pub fn new_net_uid() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
@@ -301,15 +309,16 @@ impl ShardConfig {
         Ok(removed)
     }
 
-    /// Whether the map changed; the net is named by uid or slot.
-    pub fn apply_assignment(&mut self, action: &Assignment) -> Result<(u32, bool), Refusal> {
+    /// Applies one action to the net named by uid or slot: the net's slot and uid, and
+    /// whether the map changed.
+    pub fn apply_assignment(&mut self, action: &Assignment) -> Result<Applied, Refusal> {
         let net = self.net(&action.net)?;
         let (id, uid) = (net.id, net.uid.clone());
         let changed = if action.assign {
             self.assignments
                 .entry(action.user_id.clone())
                 .or_default()
-                .insert(uid)
+                .insert(uid.clone())
         } else {
             let removed = self
                 .assignments
@@ -318,7 +327,11 @@ impl ShardConfig {
             self.assignments.retain(|_, nets| !nets.is_empty());
             removed
         };
-        Ok((id, changed))
+        Ok(Applied {
+            net_id: id,
+            net_uid: uid,
+            changed,
+        })
     }
 
     /// `{userId: [netIds]}` as the client reads it.

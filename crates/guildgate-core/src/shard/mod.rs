@@ -10,8 +10,8 @@ pub mod signing;
 
 pub use authority::{ProposedChange, validate_locally};
 pub use config::{
-    Assignment, FEATURES, NET_NAME_MAX, Net, NetRef, PublicNet, Refusal, RefusalKind, RoleRule,
-    ShardConfig, is_net_uid, new_net_uid,
+    Applied, Assignment, FEATURES, NET_NAME_MAX, Net, NetRef, PublicNet, Refusal, RefusalKind,
+    RoleRule, ShardConfig, is_net_uid, new_net_uid,
 };
 pub use events::{EVENT_TYPES, ShardEvent, is_event_type};
 pub use routes::{RouteTier, SHARD_ROUTES, ShardRoute};

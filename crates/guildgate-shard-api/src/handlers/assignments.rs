@@ -2,15 +2,15 @@
 
 use axum::body::Bytes;
 use guildgate_core::clock::{MINUTE, to_rfc3339};
-use guildgate_core::shard::{Assignment, ShardConfig};
+use guildgate_core::shard::{Applied, Assignment};
 use guildgate_http::{Answer, MessageError};
-use guildgate_storage::TemporaryAssignment;
+use guildgate_storage::{TemporaryAssignment, WriteTx};
 use serde_json::{Map, Value, json};
 
 use super::ok;
 use crate::body::{Body, discord_id, net_ref_of};
 use crate::caller::Caller;
-use crate::write::{Author, Effects, change_shard, nothing, refused};
+use crate::write::{Author, Effects, TxStep, change_shard, nothing, refused};
 
 pub const BULK_MAX: usize = 200;
 /// The longest temporary assignment: 7 days.
@@ -42,50 +42,72 @@ fn assignment_of(
     })
 }
 
-fn change_json(config: &ShardConfig, action: &Assignment, net_id: u32) -> Value {
-    let uid = config.net(&action.net).map(|n| n.uid.clone()).ok();
+fn action_name(assign: bool) -> &'static str {
+    if assign { "assign" } else { "unassign" }
+}
+
+fn change_json(action: &Assignment, applied: &Applied) -> Value {
     json!({
-        "userId": action.user_id, "netId": net_id, "netUid": uid,
-        "action": if action.assign { "assign" } else { "unassign" },
+        "userId": action.user_id, "netId": applied.net_id, "netUid": applied.net_uid,
+        "action": action_name(action.assign),
     })
+}
+
+/// One action on the shard: an `assignments.changed` event when it changed the map, and
+/// `timer` (cancel or set the temporary expiry) written in the same transaction.
+async fn change_one<X>(
+    caller: &Caller,
+    action: &Assignment,
+    reason: &'static str,
+    expires_at: Option<i64>,
+    timer: X,
+) -> Result<Applied, MessageError>
+where
+    X: for<'t> FnOnce(&'t mut dyn WriteTx, &'t Applied) -> TxStep<'t>,
+{
+    caller.set_target(format!("{}:{}", action.user_id, action.net));
+    let changed = change_shard(
+        &caller.state,
+        caller.guild_id(),
+        Author::Call(caller),
+        |config, _, effects: &mut Effects| {
+            let applied = config.apply_assignment(action).map_err(refused)?;
+            if applied.changed {
+                let mut change = change_json(action, &applied);
+                if let Some(at) = expires_at {
+                    change["expiresAt"] = json!(to_rfc3339(at));
+                }
+                effects.event(
+                    "assignments.changed",
+                    json!({ "reason": reason, "changes": [change] }),
+                );
+            }
+            Ok(applied)
+        },
+        timer,
+    )
+    .await?;
+    Ok(changed.value)
 }
 
 /// `POST /assignments`: one action; assigning also cancels a pending temporary expiry.
 pub async fn assign(caller: Caller, bytes: Bytes) -> Answer {
     let body = Body::parse(&bytes)?;
     let action = assignment_of(&body.0, Some(true))?;
-    caller.set_target(format!("{}:{}", action.user_id, action.net));
     let guild = caller.guild_id().to_owned();
     let user = action.user_id.clone();
-    let changed = change_shard(
-        &caller.state,
-        caller.guild_id(),
-        Author::Call(&caller),
-        |config, _, effects: &mut Effects| {
-            let (net_id, changed) = config.apply_assignment(&action).map_err(refused)?;
-            let uid = config.net(&action.net).map_err(refused)?.uid.clone();
-            if changed {
-                effects.event(
-                    "assignments.changed",
-                    json!({ "reason": "api", "changes": [change_json(config, &action, net_id)] }),
-                );
-            }
-            Ok((net_id, uid, changed))
-        },
-        move |tx, (_, uid, _)| {
-            Box::pin(async move {
-                tx.delete_temporary_assignment(&guild, &user, uid).await?;
-                Ok(())
-            })
-        },
-    )
+    let applied = change_one(&caller, &action, "api", None, move |tx, applied| {
+        Box::pin(async move {
+            tx.delete_temporary_assignment(&guild, &user, &applied.net_uid)
+                .await?;
+            Ok(())
+        })
+    })
     .await?;
-    let (net_id, uid, did) = changed.value;
     Ok(ok(&json!({
         "ok": true, "guildId": caller.guild_id(), "userId": action.user_id,
-        "netId": net_id, "netUid": uid,
-        "action": if action.assign { "assign" } else { "unassign" },
-        "changed": did,
+        "netId": applied.net_id, "netUid": applied.net_uid,
+        "action": action_name(action.assign), "changed": applied.changed,
     })))
 }
 
@@ -127,14 +149,14 @@ pub async fn bulk(caller: Caller, bytes: Bytes) -> Answer {
             for (item, raw) in parsed.iter().zip(items) {
                 let result = match item {
                     Ok(action) => match config.apply_assignment(action) {
-                        Ok((net_id, changed)) => {
-                            if changed {
-                                changes.push(change_json(config, action, net_id));
+                        Ok(applied) => {
+                            if applied.changed {
+                                changes.push(change_json(action, &applied));
                             }
                             json!({
-                                "userId": action.user_id, "netId": net_id,
-                                "action": if action.assign { "assign" } else { "unassign" },
-                                "ok": true, "changed": changed,
+                                "userId": action.user_id, "netId": applied.net_id,
+                                "action": action_name(action.assign),
+                                "ok": true, "changed": applied.changed,
                             })
                         }
                         Err(refusal) => item_error(raw, action.assign, &refusal.message),
@@ -165,7 +187,7 @@ pub async fn bulk(caller: Caller, bytes: Bytes) -> Answer {
 fn item_error(raw: &Value, assign: bool, message: &str) -> Value {
     json!({
         "userId": raw.get("userId"), "netId": raw.get("netId").or(raw.get("netUid")),
-        "action": if assign { "assign" } else { "unassign" }, "ok": false, "error": message,
+        "action": action_name(assign), "ok": false, "error": message,
     })
 }
 
@@ -207,32 +229,19 @@ pub async fn temporary(caller: Caller, bytes: Bytes) -> Answer {
     let mut action = assignment_of(&body.0, Some(true))?;
     action.assign = true;
     let expires_at = caller.now() + ttl_of(&body)?;
-    caller.set_target(format!("{}:{}", action.user_id, action.net));
     let guild = caller.guild_id().to_owned();
     let user = action.user_id.clone();
-    let changed = change_shard(
-        &caller.state,
-        caller.guild_id(),
-        Author::Call(&caller),
-        |config, _, effects: &mut Effects| {
-            let (net_id, changed) = config.apply_assignment(&action).map_err(refused)?;
-            let uid = config.net(&action.net).map_err(refused)?.uid.clone();
-            if changed {
-                let mut change = change_json(config, &action, net_id);
-                change["expiresAt"] = json!(to_rfc3339(expires_at));
-                effects.event(
-                    "assignments.changed",
-                    json!({ "reason": "api-temporary", "changes": [change] }),
-                );
-            }
-            Ok((net_id, uid))
-        },
-        move |tx, (_, uid)| {
+    let applied = change_one(
+        &caller,
+        &action,
+        "api-temporary",
+        Some(expires_at),
+        move |tx, applied| {
             Box::pin(async move {
                 tx.put_temporary_assignment(&TemporaryAssignment {
                     guild_id: guild,
                     user_id: user,
-                    net_uid: uid.clone(),
+                    net_uid: applied.net_uid.clone(),
                     expires_at,
                 })
                 .await?;
@@ -241,10 +250,9 @@ pub async fn temporary(caller: Caller, bytes: Bytes) -> Answer {
         },
     )
     .await?;
-    let (net_id, uid) = changed.value;
     Ok(ok(&json!({
         "ok": true, "guildId": caller.guild_id(), "userId": action.user_id,
-        "netId": net_id, "netUid": uid, "action": "assign",
+        "netId": applied.net_id, "netUid": applied.net_uid, "action": "assign",
         "expiresAt": to_rfc3339(expires_at), "expiresAtMs": expires_at,
     })))
 }
