@@ -176,13 +176,21 @@ pub async fn replace_rules(caller: Caller, bytes: Bytes) -> Answer {
                         .map_err(|r| MessageError::bad_request(r.message))?;
                     net_uids.push(config.net(&reference).map_err(refused)?.uid.clone());
                 }
-                net_uids.dedup();
-                match rules.iter_mut().find(|r| &r.role_id == role) {
-                    Some(rule) => rule.net_uids.extend(net_uids),
-                    None => rules.push(RoleRule {
-                        role_id: role.clone(),
-                        net_uids,
-                    }),
+                let rule = match rules.iter().position(|r| &r.role_id == role) {
+                    Some(i) => &mut rules[i],
+                    None => {
+                        rules.push(RoleRule {
+                            role_id: role.clone(),
+                            net_uids: Vec::new(),
+                        });
+                        rules.last_mut().expect("just pushed")
+                    }
+                };
+                // A net named twice (by uid and id, or in two rules for one role) counts once.
+                for uid in net_uids {
+                    if !rule.net_uids.contains(&uid) {
+                        rule.net_uids.push(uid);
+                    }
                 }
             }
             if config.rules != rules {

@@ -60,6 +60,23 @@ async fn the_three_quick_start_steps() {
     assert_eq!(rules.ok()["rules"][0]["netIds"], json!([1]));
     let read = shard.get("/api/v1/rules", &key).await;
     assert_eq!(read.ok()["rules"][0]["roleId"], "1505521308744679464");
+    // The same net by uid, by id and in a second rule for the role: kept once.
+    let merged = shard
+        .post(
+            "/api/v1/rules",
+            &key,
+            json!({ "rules": [
+                { "roleId": "1505521308744679464", "netUids": [net_uid, net_uid], "netIds": ["1"] },
+                { "roleId": "1505521308744679464", "netUids": [net_uid] },
+            ]}),
+        )
+        .await;
+    assert_eq!(
+        merged.ok()["rules"],
+        json!([{
+            "roleId": "1505521308744679464", "netUids": [net_uid], "netIds": [1],
+        }])
+    );
 }
 
 #[tokio::test]
