@@ -2,7 +2,7 @@
 //! change, show the result to the validation authority, save it with the events it
 //! causes and its audit row, commit, then publish the events.
 
-use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
+use guildgate_core::audit::{ActorSource, AuditEvent};
 use guildgate_core::clock::Millis;
 use guildgate_core::shard::{
     Assignment, NetRef, ProposedChange, Refusal, RefusalKind, ShardConfig, ShardTier,
@@ -107,14 +107,13 @@ where
     }
     extra(&mut *tx, &value).await?;
     let events = record_events(&mut *tx, guild_id, now, effects.events).await?;
-    let audit = match &author {
-        Author::Call(caller) => caller.ctx.audit_event(now, OUTCOME_SUCCESS, 200),
-        Author::System { action, target } => system_event(now, guild_id, action, target),
-    };
-    tx.append_audit(&audit).await?;
-    tx.commit().await?;
-    if let Author::Call(caller) = author {
-        caller.ctx.record().audited = true;
+    match author {
+        Author::Call(caller) => caller.commit(tx).await?,
+        Author::System { action, target } => {
+            tx.append_audit(&system_event(now, guild_id, action, &target))
+                .await?;
+            tx.commit().await?;
+        }
     }
     state.hub.publish(events);
     Ok(Changed {
