@@ -17,6 +17,7 @@ use guildgate_core::net::TrustedProxies;
 use guildgate_storage::AuditSink;
 
 use crate::error::{MessageError, Outcome};
+use crate::table::RouteRow;
 
 /// One surface: its audit name, where audit rows go, and how a matched path and method
 /// find the row of its route table.
@@ -27,8 +28,19 @@ pub struct Surface {
     pub audit: AuditSink,
     pub clock: Arc<dyn Clock>,
     pub trusted_proxies: TrustedProxies,
-    /// (matched path, method) -> (index in the surface's table, route name).
-    pub find_route: fn(&str, &str) -> Option<(usize, &'static str)>,
+    /// The surface's route table as (path, method, name), in the table's order: the
+    /// router is built from it and a call's route is found in it.
+    pub routes: Vec<RouteRow>,
+}
+
+impl Surface {
+    /// (index in the table, route name) of the row for this matched path and method.
+    fn find_route(&self, path: &str, method: &str) -> Option<(usize, &'static str)> {
+        self.routes
+            .iter()
+            .position(|r| r.0 == path && r.1 == method)
+            .map(|i| (i, self.routes[i].2))
+    }
 }
 
 /// The key a call was made with, for its audit row.
@@ -120,7 +132,7 @@ pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next)
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .and_then(|m| (surface.find_route)(m.as_str(), req.method().as_str()));
+        .and_then(|m| surface.find_route(m.as_str(), req.method().as_str()));
     let ctx = Arc::new(RequestContext {
         request_id: new_request_id(),
         client_ip: client_ip(&surface.trusted_proxies, req.headers(), req.extensions()),

@@ -3,8 +3,7 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodFilter, MethodRouter, on};
-use guildgate_core::shard::SHARD_ROUTES;
-use guildgate_http::{RouteRow, table_router};
+use guildgate_http::table_router;
 
 use crate::context::shard_surface;
 use crate::handlers::{archive, assignments, embed, events, nets, settings, status};
@@ -56,11 +55,7 @@ fn handler(name: &str, filter: MethodFilter) -> MethodRouter<ShardState> {
 /// Every route of `SHARD_ROUTES` under the shard middleware (no fallback: the server
 /// composes surfaces and answers unknown paths).
 pub fn router(state: ShardState) -> Router {
-    let rows: Vec<RouteRow> = SHARD_ROUTES
-        .iter()
-        .map(|r| (r.path, r.method, r.name))
-        .collect();
-    let router = table_router(&rows, handler);
+    let router = table_router(&state.surface.routes, handler);
     let body_limit = state.settings.body_limit;
     router
         .layer(axum::middleware::from_fn_with_state(

@@ -4,6 +4,7 @@ use guildgate_core::clock::{Clock, Millis};
 use guildgate_core::crypto::{Sealer, SecretHasher, SecretKey};
 use guildgate_core::limits::{Limiter, Rate};
 use guildgate_core::net::TrustedProxies;
+use guildgate_core::shard::SHARD_ROUTES;
 use guildgate_core::shard::signing::PublicTokens;
 use guildgate_storage::{AuditSink, Store};
 
@@ -89,7 +90,10 @@ impl ShardState {
             audit: audit.clone(),
             clock: clock.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
-            find_route: crate::context::find_route,
+            routes: SHARD_ROUTES
+                .iter()
+                .map(|r| (r.path, r.method, r.name))
+                .collect(),
         };
         Self(Arc::new(Inner {
             started_at: clock.now(),

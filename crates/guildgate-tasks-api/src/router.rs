@@ -3,8 +3,7 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodFilter, MethodRouter, on};
-use guildgate_core::tasks::TASK_ROUTES;
-use guildgate_http::{RouteRow, table_router};
+use guildgate_http::table_router;
 
 use crate::context::tasks_surface;
 use crate::handlers::{comments, containers, tasks, workspaces};
@@ -42,11 +41,7 @@ fn handler(name: &str, filter: MethodFilter) -> MethodRouter<TasksState> {
 /// Every route of `TASK_ROUTES` under the tasks middleware (no fallback: the server
 /// composes surfaces and answers unknown paths).
 pub fn router(state: TasksState) -> Router {
-    let rows: Vec<RouteRow> = TASK_ROUTES
-        .iter()
-        .map(|r| (r.path, r.method, r.name))
-        .collect();
-    let router = table_router(&rows, handler);
+    let router = table_router(&state.surface.routes, handler);
     let body_limit = state.config.body_limit;
     router
         .layer(axum::middleware::from_fn_with_state(

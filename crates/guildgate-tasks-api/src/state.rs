@@ -4,6 +4,7 @@ use guildgate_core::clock::Clock;
 use guildgate_core::crypto::{SecretHasher, SecretKey};
 use guildgate_core::limits::{Limiter, Rate};
 use guildgate_core::net::TrustedProxies;
+use guildgate_core::tasks::TASK_ROUTES;
 use guildgate_storage::{AuditSink, Store};
 
 #[derive(Clone, Debug)]
@@ -50,7 +51,10 @@ impl TasksState {
             audit: audit.clone(),
             clock: clock.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
-            find_route: crate::context::find_route,
+            routes: TASK_ROUTES
+                .iter()
+                .map(|r| (r.path, r.method, r.name))
+                .collect(),
         };
         Self(Arc::new(Inner {
             surface,
