@@ -1,4 +1,4 @@
-//! The tasks surface's place in the shared middleware: its audit name and route table.
+//! The tasks surface's hook into the shared middleware (request ids, limits headers, audit).
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;

@@ -325,16 +325,20 @@ pub async fn restore(caller: Caller, Path(uid): Path<String>, bytes: Bytes) -> A
                     "Net {uid} is already active"
                 )));
             }
-            let mut net = config.create_net(&name, Some(uid.clone()));
+            // Relay targets that were archived or removed meanwhile are dropped.
             let active: Vec<String> = relays
                 .iter()
                 .filter(|r| config.net_by_uid(r).is_some())
                 .cloned()
                 .collect();
-            if let Some(live) = config.nets.iter_mut().find(|n| n.uid == uid) {
-                live.relay_target_uids = active.clone();
-                net.relay_target_uids = active;
-            }
+            config.create_net(&name, Some(uid.clone()));
+            let live = config
+                .nets
+                .iter_mut()
+                .find(|n| n.uid == uid)
+                .expect("created above");
+            live.relay_target_uids = active;
+            let net = live.clone();
             for user in &users {
                 config
                     .assignments
