@@ -6,7 +6,7 @@ use axum::extract::{Path, Query};
 use guildgate_core::clock::to_rfc3339;
 use guildgate_core::shard::{RoleRule, new_net_uid};
 use guildgate_http::{Answer, MessageError};
-use guildgate_storage::ShardDoc;
+use guildgate_storage::{ShardDoc, WriteTx};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -74,20 +74,24 @@ fn apply_fields(entry: &mut Map<String, Value>, body: &Body) -> Result<(), Messa
     Ok(())
 }
 
+/// Writes an archive entry and counts the change in the catalog's checkpoint version.
+pub async fn put_entry(
+    tx: &mut dyn WriteTx,
+    guild_id: &str,
+    uid: &str,
+    entry: &Value,
+    now: i64,
+) -> Result<(), MessageError> {
+    tx.put_shard_doc(guild_id, ARCHIVE, uid, &entry.to_string(), now)
+        .await?;
+    tx.bump_archive_version(guild_id, now).await?;
+    Ok(())
+}
+
 async fn save(caller: &Caller, uid: &str, entry: &Value) -> Result<(), MessageError> {
     let mut tx = caller.state.store.begin().await?;
-    tx.put_shard_doc(
-        caller.guild_id(),
-        ARCHIVE,
-        uid,
-        &entry.to_string(),
-        caller.now(),
-    )
-    .await?;
-    tx.bump_archive_version(caller.guild_id(), caller.now())
-        .await?;
-    caller.commit(tx).await?;
-    Ok(())
+    put_entry(&mut *tx, caller.guild_id(), uid, entry, caller.now()).await?;
+    caller.commit(tx).await
 }
 
 #[derive(serde::Deserialize)]

@@ -137,12 +137,9 @@ async fn remove_net(caller: Caller, reference: NetRef) -> Answer {
             Ok((net, entry))
         },
         move |tx, (net, entry)| {
-            Box::pin(async move {
-                tx.put_shard_doc(&guild, ARCHIVE, &net.uid, &entry.to_string(), now)
-                    .await?;
-                tx.bump_archive_version(&guild, now).await?;
-                Ok(())
-            })
+            Box::pin(
+                async move { super::archive::put_entry(tx, &guild, &net.uid, entry, now).await },
+            )
         },
     )
     .await?;
