@@ -112,6 +112,10 @@ impl SecretKey {
         self.derive("guildgate/shard-public-token/v1")
     }
 
+    pub fn client_token_key(&self) -> [u8; 32] {
+        self.derive("guildgate/shard-client-token/v1")
+    }
+
     pub fn sealer(&self) -> Sealer {
         Sealer(XChaCha20Poly1305::new(
             &self.derive("guildgate/seal/v1").into(),

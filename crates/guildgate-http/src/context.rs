@@ -77,11 +77,11 @@ impl RequestContext {
         self.record.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes one call from `request`'s bucket, kept for the rate-limit headers; an empty
-    /// bucket refuses the call with 429.
-    pub fn take(&self, limiter: &Limiter, request: BucketRequest) -> Result<(), MessageError> {
-        let decision = limiter.decide(&[request]);
-        self.record().bucket = decision.buckets.first().cloned();
+    /// Takes one call from each of `requests`' buckets, all or none; the tightest is kept
+    /// for the rate-limit headers, and an empty bucket refuses the call with 429.
+    pub fn take(&self, limiter: &Limiter, requests: &[BucketRequest]) -> Result<(), MessageError> {
+        let decision = limiter.decide(requests);
+        self.record().bucket = decision.tightest().cloned();
         if decision.allowed {
             Ok(())
         } else {

@@ -1,8 +1,10 @@
 //! The comms shard's owner actions: `scok_` keys (scopes fixed at creation, guild-scoped,
-//! revocable) and the shard's tier.
+//! revocable), the shard's tier and its comms clients' credentials.
 
+use guildgate_core::clock::Millis;
 use guildgate_core::error::ApiError;
 use guildgate_core::ids::new_ulid;
+use guildgate_core::shard::signing::{ClientIdentity, ClientTokens};
 use guildgate_core::shard::{SHARD_KEY, ScopeSet, ShardKey, ShardTier};
 use guildgate_core::token::PlaintextToken;
 
@@ -83,4 +85,43 @@ pub async fn set_shard_tier(
     tx.append_audit(&event).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Issues a comms client's WebSocket credential: signed, expiring, naming one user of the
+/// guild with the Discord roles the role rules read. Nothing is stored but the audit row.
+pub async fn issue_client_token(
+    owner: Owner<'_>,
+    actor: &Actor,
+    tokens: &ClientTokens,
+    identity: &ClientIdentity,
+    days: u32,
+) -> OwnerResult<(String, Millis)> {
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::validation("days", "days must be from 1 to 365").into());
+    }
+    let name = identity.display_name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.contains(char::is_control) {
+        return Err(ApiError::validation(
+            "name",
+            "name must be 1 to 64 characters without control characters",
+        )
+        .into());
+    }
+    let is_id = |v: &str| (1..=20).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit());
+    if !is_id(&identity.user_id) || !identity.role_ids.iter().all(|r| is_id(r)) {
+        return Err(ApiError::validation("user", "user and roles must be Discord ids").into());
+    }
+    require_guild(&owner, &identity.guild_id).await?;
+    let expires_at = actor.now + i64::from(days) * 86_400_000;
+    let token = tokens.issue(identity, expires_at);
+    let mut tx = owner.store.begin().await?;
+    let mut event = actor.event(
+        Some(&identity.guild_id),
+        "shard_client_token.issue",
+        Some(&identity.user_id),
+    );
+    event.surface = "shard";
+    tx.append_audit(&event).await?;
+    tx.commit().await?;
+    Ok((token, expires_at))
 }

@@ -132,3 +132,24 @@ pub fn snowflake(field: &str, value: &str) -> Result<String, MessageError> {
         )))
     }
 }
+
+/// A whole-number query parameter: `default` when absent, refused with a message naming
+/// the range when it is not a number within `min..=max`.
+pub fn query_number(
+    value: Option<&str>,
+    name: &str,
+    default: u32,
+    min: u32,
+    max: u32,
+) -> Result<u32, MessageError> {
+    match value {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| {
+                MessageError::bad_request(format!("{name} must be a number from {min} to {max}"))
+            }),
+    }
+}

@@ -8,7 +8,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use guildgate_core::audit::OUTCOME_SUCCESS;
 use guildgate_core::limits::BucketRequest;
-use guildgate_core::shard::{SHARD_KEY, SHARD_ROUTES, Scope, ShardKey};
+use guildgate_core::shard::{RouteTier, SHARD_KEY, SHARD_ROUTES, Scope, ShardKey};
 use guildgate_http::{KeyIdentity, MessageError, RequestContext};
 use guildgate_storage::WriteTx;
 
@@ -81,14 +81,21 @@ impl FromRequestParts<ShardState> for Caller {
         if key.revoked_at.is_some() {
             return Err(MessageError::unauthorized("API key has been revoked"));
         }
-        ctx.take(
-            &state.limiter,
-            BucketRequest {
-                name: "key",
-                key: format!("scok:{}", key.id),
-                rate: state.settings.per_key,
-            },
-        )?;
+        let mut buckets = vec![BucketRequest {
+            name: "key",
+            key: format!("scok:{}", key.id),
+            rate: state.settings.per_key,
+        }];
+        // A key without the route's scope is refused below; it must not spend the shard's
+        // ACARS budget on the way.
+        if route.tier == RouteTier::Acars && route.scope.is_none_or(|s| key.scopes.contains(s)) {
+            buckets.push(BucketRequest {
+                name: "acars",
+                key: format!("acars:{}", key.guild_id),
+                rate: state.settings.acars,
+            });
+        }
+        ctx.take(&state.limiter, &buckets)?;
         if let Some(scope) = route.scope
             && !key.scopes.contains(scope)
         {

@@ -1,12 +1,16 @@
 //! The shard's live side in this process: each guild's event channel (fed after every
-//! commit that records events) and its connected operators.
+//! commit that records events), its connected comms clients, and their talk-time and
+//! occupancy figures.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use guildgate_core::clock::Millis;
 use guildgate_storage::StoredEvent;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, mpsc};
+
+use crate::metrics::{GuildMetrics, Sample};
 
 /// A connected comms client, as the roster shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,15 +19,46 @@ pub struct Operator {
     pub display_name: String,
     pub role_ids: Vec<String>,
     pub transport: String,
-    /// The net uid the operator is transmitting on.
-    pub transmitting_on: Option<String>,
+    /// The net uid the operator is transmitting on, and since when.
+    pub transmitting: Option<(String, Millis)>,
     pub connected_at: Millis,
+}
+
+impl Operator {
+    pub fn transmitting_on(&self) -> Option<&str> {
+        self.transmitting.as_ref().map(|(uid, _)| uid.as_str())
+    }
+}
+
+/// What the server tells one connection outside the event stream.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Control {
+    Disconnect { reason: String },
+}
+
+struct Connection {
+    operator: Operator,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+#[derive(Default)]
+struct GuildLive {
+    connections: BTreeMap<u64, Connection>,
+    metrics: GuildMetrics,
+}
+
+/// One ended transmission.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transmission {
+    pub net_uid: String,
+    pub duration_ms: u64,
 }
 
 #[derive(Default)]
 pub struct Hub {
     channels: Mutex<HashMap<String, broadcast::Sender<Arc<StoredEvent>>>>,
-    operators: Mutex<HashMap<String, Vec<Operator>>>,
+    guilds: Mutex<HashMap<String, GuildLive>>,
+    next_connection: AtomicU64,
     /// Wakes the webhook worker when deliveries were queued.
     pub deliveries: Notify,
 }
@@ -60,8 +95,142 @@ impl Hub {
         self.deliveries.notify_one();
     }
 
-    pub fn operators(&self, guild_id: &str) -> Vec<Operator> {
-        let operators = self.operators.lock().unwrap_or_else(|p| p.into_inner());
-        operators.get(guild_id).cloned().unwrap_or_default()
+    fn guilds(&self) -> MutexGuard<'_, HashMap<String, GuildLive>> {
+        self.guilds.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Registers a connection: its id, and where its control messages arrive.
+    pub fn connect(
+        &self,
+        guild_id: &str,
+        operator: Operator,
+    ) -> (u64, mpsc::UnboundedReceiver<Control>) {
+        let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        let (control, receiver) = mpsc::unbounded_channel();
+        let mut guilds = self.guilds();
+        let live = guilds.entry(guild_id.to_owned()).or_default();
+        live.connections
+            .insert(id, Connection { operator, control });
+        live.metrics.joins += 1;
+        live.metrics.peak_connected = live.metrics.peak_connected.max(live.connections.len());
+        (id, receiver)
+    }
+
+    /// Removes a connection; a transmission it left open ends now.
+    pub fn disconnect(
+        &self,
+        guild_id: &str,
+        connection: u64,
+        now: Millis,
+    ) -> Option<(Operator, Option<Transmission>)> {
+        let mut guilds = self.guilds();
+        let live = guilds.get_mut(guild_id)?;
+        let mut gone = live.connections.remove(&connection)?.operator;
+        let ended = end_transmission(&mut gone, &mut live.metrics, now);
+        Some((gone, ended))
+    }
+
+    /// Marks the connection as transmitting on `net_uid`; a transmission on another net
+    /// ends first (returned).
+    pub fn start_transmit(
+        &self,
+        guild_id: &str,
+        connection: u64,
+        net_uid: &str,
+        now: Millis,
+    ) -> Option<Transmission> {
+        let mut guilds = self.guilds();
+        let live = guilds.get_mut(guild_id)?;
+        let operator = &mut live.connections.get_mut(&connection)?.operator;
+        if operator.transmitting_on() == Some(net_uid) {
+            return None;
+        }
+        let ended = end_transmission(operator, &mut live.metrics, now);
+        operator.transmitting = Some((net_uid.to_owned(), now));
+        live.metrics.transmissions += 1;
+        ended
+    }
+
+    pub fn stop_transmit(
+        &self,
+        guild_id: &str,
+        connection: u64,
+        now: Millis,
+    ) -> Option<Transmission> {
+        let mut guilds = self.guilds();
+        let live = guilds.get_mut(guild_id)?;
+        let operator = &mut live.connections.get_mut(&connection)?.operator;
+        end_transmission(operator, &mut live.metrics, now)
+    }
+
+    pub fn operators(&self, guild_id: &str) -> Vec<Operator> {
+        self.guilds()
+            .get(guild_id)
+            .map(|live| {
+                live.connections
+                    .values()
+                    .map(|c| c.operator.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sends `control` to every connection of the user; how many there were.
+    pub fn control_user(&self, guild_id: &str, user_id: &str, control: Control) -> usize {
+        self.guilds().get(guild_id).map_or(0, |live| {
+            live.connections
+                .values()
+                .filter(|c| c.operator.user_id == user_id)
+                .filter(|c| c.control.send(control.clone()).is_ok())
+                .count()
+        })
+    }
+
+    /// The guild's figures, with transmissions still open counted up to `now`.
+    pub fn metrics(&self, guild_id: &str, now: Millis) -> GuildMetrics {
+        let guilds = self.guilds();
+        let Some(live) = guilds.get(guild_id) else {
+            return GuildMetrics::default();
+        };
+        let mut metrics = live.metrics.clone();
+        for connection in live.connections.values() {
+            if let Some((uid, since)) = &connection.operator.transmitting {
+                metrics.add_talk(uid, elapsed(*since, now));
+            }
+        }
+        metrics
+    }
+
+    /// Guilds with someone connected, for the occupancy sampler.
+    pub fn online_guilds(&self) -> Vec<String> {
+        self.guilds()
+            .iter()
+            .filter(|(_, live)| !live.connections.is_empty())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    pub fn record_sample(&self, guild_id: &str, sample: Sample) {
+        if let Some(live) = self.guilds().get_mut(guild_id) {
+            live.metrics.push_sample(sample);
+        }
+    }
+}
+
+fn elapsed(since: Millis, now: Millis) -> u64 {
+    u64::try_from(now - since).unwrap_or(0)
+}
+
+fn end_transmission(
+    operator: &mut Operator,
+    metrics: &mut GuildMetrics,
+    now: Millis,
+) -> Option<Transmission> {
+    let (net_uid, since) = operator.transmitting.take()?;
+    let duration_ms = elapsed(since, now);
+    metrics.add_talk(&net_uid, duration_ms);
+    Some(Transmission {
+        net_uid,
+        duration_ms,
+    })
 }

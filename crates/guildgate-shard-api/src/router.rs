@@ -6,7 +6,9 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use guildgate_http::table_router;
 
 use crate::context::shard_surface;
-use crate::handlers::{archive, assignments, embed, events, nets, settings, status};
+use crate::handlers::{
+    archive, assignments, clients, embed, events, metrics, nets, ready_checks, settings, status,
+};
 use crate::state::ShardState;
 
 fn handler(name: &str, filter: MethodFilter) -> MethodRouter<ShardState> {
@@ -48,6 +50,18 @@ fn handler(name: &str, filter: MethodFilter) -> MethodRouter<ShardState> {
         "list_webhooks" => on(filter, events::list_webhooks),
         "create_webhook" => on(filter, events::create_webhook),
         "delete_webhook" => on(filter, events::delete_webhook),
+        "roster" => on(filter, clients::roster),
+        "disconnect_client" => on(filter, clients::disconnect),
+        "acars" => on(filter, clients::acars),
+        "metrics" => on(filter, metrics::json_metrics),
+        "metrics_prometheus" => on(filter, metrics::prometheus),
+        "list_ready_checks" => on(filter, ready_checks::list),
+        "save_ready_check" => on(filter, ready_checks::save),
+        "delete_ready_check" => on(filter, ready_checks::delete),
+        "start_ready_check" => on(filter, ready_checks::start),
+        "ready_check_status" => on(filter, ready_checks::status),
+        "ready_check_session" => on(filter, ready_checks::session_status),
+        "client_socket" => on(filter, crate::socket::client_socket),
         other => panic!("no handler for shard route {other}"),
     }
 }

@@ -5,11 +5,12 @@ use guildgate_core::crypto::{Sealer, SecretHasher, SecretKey};
 use guildgate_core::limits::{Limiter, Rate};
 use guildgate_core::net::TrustedProxies;
 use guildgate_core::shard::SHARD_ROUTES;
-use guildgate_core::shard::signing::PublicTokens;
+use guildgate_core::shard::signing::{ClientTokens, PublicTokens};
 use guildgate_storage::{AuditSink, Store};
 
 use crate::authority::{LocalAuthority, ValidationAuthority};
 use crate::hub::Hub;
+use crate::ready::ReadyChecks;
 use crate::webhooks::WebhookSettings;
 
 #[derive(Clone, Debug)]
@@ -27,6 +28,8 @@ pub struct ShardSettings {
     pub webhooks: WebhookSettings,
     /// How often the temporary-assignment sweeper looks (milliseconds).
     pub sweep_every_ms: u64,
+    /// How often connected guilds' occupancy is sampled for `/metrics` (milliseconds).
+    pub sample_every_ms: u64,
     /// The server's public URL: the shard's `publicUrl` and the embed links.
     pub public_base_url: String,
 }
@@ -42,6 +45,7 @@ impl Default for ShardSettings {
             keep_alive_secs: 15,
             webhooks: WebhookSettings::default(),
             sweep_every_ms: 1_000,
+            sample_every_ms: 60_000,
             public_base_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
@@ -57,10 +61,12 @@ pub struct Inner {
     pub hasher: SecretHasher,
     pub sealer: Sealer,
     pub public_tokens: PublicTokens,
+    pub client_tokens: ClientTokens,
     pub audit: AuditSink,
     pub settings: ShardSettings,
     pub surface: guildgate_http::Surface,
     pub hub: Hub,
+    pub ready_checks: ReadyChecks,
     pub authority: Arc<dyn ValidationAuthority>,
     pub started_at: Millis,
 }
@@ -103,10 +109,12 @@ impl ShardState {
             hasher: key.secret_hasher(),
             sealer: key.sealer(),
             public_tokens: PublicTokens::new(key.public_token_key()),
+            client_tokens: ClientTokens::new(key.client_token_key()),
             audit,
             settings,
             surface,
             hub: Hub::default(),
+            ready_checks: ReadyChecks::default(),
             authority,
         }))
     }

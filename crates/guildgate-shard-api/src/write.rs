@@ -123,6 +123,36 @@ where
     })
 }
 
+/// Records events that change no configuration (joins, push-to-talk, ACARS, ready
+/// checks) and publishes them; a call's audit row commits with them.
+pub async fn emit(
+    state: &ShardState,
+    guild_id: &str,
+    caller: Option<&Caller>,
+    events: Vec<(&'static str, Value)>,
+) -> Result<(), MessageError> {
+    let tx = state.store.begin().await?;
+    commit_events(state, guild_id, tx, caller, events).await
+}
+
+/// Records `events` in `tx`, commits it (with the call's audit row when there is a call)
+/// and publishes them.
+pub async fn commit_events(
+    state: &ShardState,
+    guild_id: &str,
+    mut tx: Box<dyn WriteTx>,
+    caller: Option<&Caller>,
+    events: Vec<(&'static str, Value)>,
+) -> Result<(), MessageError> {
+    let stored = record_events(&mut *tx, guild_id, state.clock.now(), events).await?;
+    match caller {
+        Some(caller) => caller.commit(tx).await?,
+        None => tx.commit().await?,
+    }
+    state.hub.publish(stored);
+    Ok(())
+}
+
 /// No extra writes.
 pub fn nothing<'t, T>(_: &'t mut dyn WriteTx, _: &'t T) -> TxStep<'t> {
     Box::pin(async { Ok(()) })

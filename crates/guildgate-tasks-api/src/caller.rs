@@ -96,11 +96,11 @@ impl FromRequestParts<TasksState> for Caller {
         }
         ctx.take(
             &state.limiter,
-            BucketRequest {
+            &[BucketRequest {
                 name: "key",
                 key: format!("arca:{}", key.id),
                 rate: state.config.per_key,
-            },
+            }],
         )?;
         if !key.scopes.contains(route.scope) {
             return Err(TasksError::forbidden(format!(

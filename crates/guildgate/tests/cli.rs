@@ -282,3 +282,63 @@ fn one_server_answers_both_surfaces_in_their_own_shapes() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn a_client_token_from_the_cli_joins_the_served_shard() {
+    let db = seeded();
+    let issued = db.ok(&[
+        "shard",
+        "client-token",
+        "--guild",
+        GUILD,
+        "--user",
+        "583912000000000042",
+        "--name",
+        "Pilot One",
+        "--roles",
+        "700000000000000001",
+        "--days",
+        "7",
+    ]);
+    let token = issued["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("gcli_"), "{token}");
+    assert_eq!(issued["roleIds"], serde_json::json!(["700000000000000001"]));
+    let bad = db.fails(&[
+        "shard",
+        "client-token",
+        "--guild",
+        GUILD,
+        "--user",
+        "1",
+        "--name",
+        "x",
+        "--days",
+        "0",
+    ]);
+    assert_eq!(bad["error"]["code"], "VALIDATION_FAILED");
+    let unknown = db.fails(&[
+        "shard",
+        "client-token",
+        "--guild",
+        "123",
+        "--user",
+        "1",
+        "--name",
+        "x",
+    ]);
+    assert_eq!(unknown["error"]["code"], "NOT_FOUND");
+
+    let port = free_port();
+    let mut server = serve(&db, port, &[], None);
+    let (mut socket, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}/ws")).unwrap();
+    let join = serde_json::json!({ "type": "join", "token": token });
+    socket
+        .send(tungstenite::Message::text(join.to_string()))
+        .unwrap();
+    let greeting: Value = serde_json::from_str(socket.read().unwrap().to_text().unwrap()).unwrap();
+    assert_eq!(greeting["type"], "joined");
+    assert_eq!(greeting["displayName"], "Pilot One");
+    assert_eq!(greeting["guildId"], GUILD);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -360,6 +360,11 @@ impl ShardConfig {
         nets
     }
 
+    /// The nets among `uids`, in slot order.
+    pub fn nets_among<'a>(&'a self, uids: &'a BTreeSet<String>) -> impl Iterator<Item = &'a Net> {
+        self.nets.iter().filter(|net| uids.contains(&net.uid))
+    }
+
     pub fn show_public_net(&mut self, name: Option<&str>, role_ids: Option<Vec<String>>) {
         self.public_net.visible = true;
         if let Some(name) = name {

@@ -100,4 +100,16 @@ shard_routes! {
     "embed_status", "GET", "/api/v1/embed/status", None, Public, "Public read-only status JSON; needs ?token= from /public-token, no key.";
     "embed_widget", "GET", "/api/v1/embed/widget", None, Public, "Public HTML status card for org sites; needs ?token=.";
     "audit", "GET", "/api/v1/audit", ReadAudit, Standard, "Recent Owner API calls (?limit=, at most 500).";
+    "roster", "GET", "/api/v1/roster", ReadRoster, Standard, "Connected operators: display name, nets, transport, transmit state, connected time (roleIds with read:roster:roles).";
+    "disconnect_client", "POST", "/api/v1/clients/disconnect", WriteClients, Standard, "Disconnect every connection of {userId} with a control reason.";
+    "acars", "POST", "/api/v1/acars", WriteAcars, Acars, "Broadcast an ACARS overlay alert to connected clients (premium shards; 2 at once, 6 a minute per shard).";
+    "metrics", "GET", "/api/v1/metrics", ReadMetrics, Standard, "Uptime, connected users, talk time and occupancy samples of this process (?sinceMinutes=, 1 to 1440, default 60).";
+    "metrics_prometheus", "GET", "/api/v1/metrics/prometheus", ReadMetrics, Standard, "The same figures in the Prometheus text format.";
+    "list_ready_checks", "GET", "/api/v1/ready-checks", ReadReadyChecks, Standard, "Ready-check templates and the running session.";
+    "save_ready_check", "POST", "/api/v1/ready-checks", WriteReadyChecks, Standard, "Create or replace a ready-check template {id?, name, message?, durationSeconds?}.";
+    "delete_ready_check", "DELETE", "/api/v1/ready-checks/{id}", WriteReadyChecks, Standard, "Delete a ready-check template.";
+    "start_ready_check", "POST", "/api/v1/ready-checks/start", WriteReadyChecks, Standard, "Start a session from {templateId}: connected operators answer ready, declined or afk.";
+    "ready_check_status", "GET", "/api/v1/ready-checks/status", ReadReadyChecks, Standard, "The running session, else the latest finished one.";
+    "ready_check_session", "GET", "/api/v1/ready-checks/status/{sessionId}", ReadReadyChecks, Standard, "One session with every answer and its summary.";
+    "client_socket", "GET", "/ws", None, Public, "The comms clients' WebSocket: join with a gcli_ client token, then push-to-talk and live configuration.";
 }

@@ -1,10 +1,12 @@
 //! Signatures the shard hands out: Standard Webhooks signatures on deliveries, and the
-//! signed, expiring, read-only public tokens behind the embed endpoints.
+//! signed, expiring tokens: read-only public tokens behind the embed endpoints and the
+//! comms clients' credentials.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::clock::Millis;
@@ -44,63 +46,120 @@ pub fn sign_webhook(key: &[u8], message_id: &str, timestamp_secs: i64, body: &[u
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
 
-/// Why a public token was refused.
+/// Why a signed token was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PublicTokenError {
+pub enum SignedTokenError {
     Malformed,
     BadSignature,
     Expired,
 }
 
-/// Signs `{guild}.{expires}` for the embed endpoints: `gpub_` + payload + `.` + signature.
-/// No state is stored: the signature and the expiry are the whole check.
-pub struct PublicTokens {
+/// Tokens that carry their own claims: `prefix` + base64url(`{expires}.{claims}`) + `.` +
+/// base64url(HMAC-SHA256). No state is stored: the signature and the expiry are the whole
+/// check, so each kind gets its own prefix and its own derived key.
+pub struct SignedTokens {
+    prefix: &'static str,
     key: [u8; 32],
 }
 
-impl PublicTokens {
+impl SignedTokens {
     /// `key` is derived from the server's secret key for this one purpose.
-    pub fn new(key: [u8; 32]) -> Self {
-        Self { key }
+    pub fn new(prefix: &'static str, key: [u8; 32]) -> Self {
+        Self { prefix, key }
     }
 
     fn mac(&self, payload: &str) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(self.prefix.as_bytes());
         mac.update(payload.as_bytes());
         mac
     }
 
-    pub fn issue(&self, guild_id: &str, expires_at: Millis) -> String {
-        let payload = URL_SAFE_NO_PAD.encode(format!("{guild_id}.{expires_at}"));
+    pub fn issue(&self, claims: &str, expires_at: Millis) -> String {
+        let payload = URL_SAFE_NO_PAD.encode(format!("{expires_at}.{claims}"));
         let signature = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
-        format!("gpub_{payload}.{signature}")
+        format!("{}{payload}.{signature}", self.prefix)
     }
 
-    /// The guild the token is for, when its signature holds and it has not expired.
-    pub fn verify(&self, token: &str, now: Millis) -> Result<String, PublicTokenError> {
+    /// The claims, when the signature holds and the token has not expired.
+    pub fn verify(&self, token: &str, now: Millis) -> Result<String, SignedTokenError> {
         let body = token
-            .strip_prefix("gpub_")
-            .ok_or(PublicTokenError::Malformed)?;
-        let (payload, signature) = body.split_once('.').ok_or(PublicTokenError::Malformed)?;
+            .strip_prefix(self.prefix)
+            .ok_or(SignedTokenError::Malformed)?;
+        let (payload, signature) = body.split_once('.').ok_or(SignedTokenError::Malformed)?;
         let signature = URL_SAFE_NO_PAD
             .decode(signature)
-            .map_err(|_| PublicTokenError::Malformed)?;
+            .map_err(|_| SignedTokenError::Malformed)?;
         self.mac(payload)
             .verify_slice(&signature)
-            .map_err(|_| PublicTokenError::BadSignature)?;
+            .map_err(|_| SignedTokenError::BadSignature)?;
         let decoded = URL_SAFE_NO_PAD
             .decode(payload)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or(PublicTokenError::Malformed)?;
-        let (guild, expires) = decoded
-            .rsplit_once('.')
-            .ok_or(PublicTokenError::Malformed)?;
-        let expires: Millis = expires.parse().map_err(|_| PublicTokenError::Malformed)?;
+            .ok_or(SignedTokenError::Malformed)?;
+        let (expires, claims) = decoded.split_once('.').ok_or(SignedTokenError::Malformed)?;
+        let expires: Millis = expires.parse().map_err(|_| SignedTokenError::Malformed)?;
         if expires <= now {
-            return Err(PublicTokenError::Expired);
+            return Err(SignedTokenError::Expired);
         }
-        Ok(guild.to_owned())
+        Ok(claims.to_owned())
+    }
+}
+
+/// The embed endpoints' read-only tokens: the claim is the guild id.
+pub const PUBLIC_TOKEN_PREFIX: &str = "gpub_";
+/// A comms client's credential for the WebSocket: the claims are its [`ClientIdentity`].
+pub const CLIENT_TOKEN_PREFIX: &str = "gcli_";
+
+/// The embed endpoints' read-only tokens, naming one guild.
+pub struct PublicTokens(SignedTokens);
+
+impl PublicTokens {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self(SignedTokens::new(PUBLIC_TOKEN_PREFIX, key))
+    }
+
+    pub fn issue(&self, guild_id: &str, expires_at: Millis) -> String {
+        self.0.issue(guild_id, expires_at)
+    }
+
+    /// The guild the token is for.
+    pub fn verify(&self, token: &str, now: Millis) -> Result<String, SignedTokenError> {
+        self.0.verify(token, now)
+    }
+}
+
+/// Who a comms client is: one user of one guild, with the Discord roles the role rules
+/// read. Minted by the guild's owner (`guildgate admin shard client-token`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientIdentity {
+    #[serde(rename = "g")]
+    pub guild_id: String,
+    #[serde(rename = "u")]
+    pub user_id: String,
+    #[serde(rename = "n")]
+    pub display_name: String,
+    #[serde(rename = "r", default)]
+    pub role_ids: Vec<String>,
+}
+
+/// The comms clients' WebSocket credentials.
+pub struct ClientTokens(SignedTokens);
+
+impl ClientTokens {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self(SignedTokens::new(CLIENT_TOKEN_PREFIX, key))
+    }
+
+    pub fn issue(&self, identity: &ClientIdentity, expires_at: Millis) -> String {
+        let claims = serde_json::to_string(identity).expect("an identity always serializes");
+        self.0.issue(&claims, expires_at)
+    }
+
+    pub fn verify(&self, token: &str, now: Millis) -> Result<ClientIdentity, SignedTokenError> {
+        let claims = self.0.verify(token, now)?;
+        serde_json::from_str(&claims).map_err(|_| SignedTokenError::Malformed)
     }
 }
 
@@ -120,25 +179,32 @@ mod tests {
     }
 
     #[test]
-    fn public_tokens_refuse_tampering_and_expiry() {
-        let tokens = PublicTokens::new([7; 32]);
+    fn signed_tokens_refuse_tampering_expiry_and_other_kinds() {
+        let tokens = SignedTokens::new(PUBLIC_TOKEN_PREFIX, [7; 32]);
         let token = tokens.issue("123", 2_000);
         assert_eq!(tokens.verify(&token, 1_000).unwrap(), "123");
-        assert_eq!(tokens.verify(&token, 2_000), Err(PublicTokenError::Expired));
-        let forged = PublicTokens::new([8; 32]).issue("123", 9_000);
+        assert_eq!(tokens.verify(&token, 2_000), Err(SignedTokenError::Expired));
+        let forged = SignedTokens::new(PUBLIC_TOKEN_PREFIX, [8; 32]).issue("123", 9_000);
         assert_eq!(
             tokens.verify(&forged, 1_000),
-            Err(PublicTokenError::BadSignature)
+            Err(SignedTokenError::BadSignature)
         );
         let other_guild = token.replacen(
-            &URL_SAFE_NO_PAD.encode("123.2000"),
-            &URL_SAFE_NO_PAD.encode("124.2000"),
+            &URL_SAFE_NO_PAD.encode("2000.123"),
+            &URL_SAFE_NO_PAD.encode("2000.124"),
             1,
         );
         assert_eq!(
             tokens.verify(&other_guild, 1_000),
-            Err(PublicTokenError::BadSignature)
+            Err(SignedTokenError::BadSignature)
         );
-        assert_eq!(tokens.verify("nope", 0), Err(PublicTokenError::Malformed));
+        // The same key under another prefix signs differently.
+        let client = SignedTokens::new(CLIENT_TOKEN_PREFIX, [7; 32]).issue("123", 2_000);
+        let relabelled = client.replacen(CLIENT_TOKEN_PREFIX, PUBLIC_TOKEN_PREFIX, 1);
+        assert_eq!(
+            tokens.verify(&relabelled, 1_000),
+            Err(SignedTokenError::BadSignature)
+        );
+        assert_eq!(tokens.verify("nope", 0), Err(SignedTokenError::Malformed));
     }
 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::nets::{ARCHIVE, net_json};
 use super::{current, ok};
-use crate::body::{Body, snowflake};
+use crate::body::{Body, query_number, snowflake};
 use crate::caller::Caller;
 use crate::write::{Author, Effects, change_shard};
 
@@ -103,14 +103,7 @@ pub struct Search {
 /// `GET /archive?q=&tag=&tag=&limit=`: newest first; `q` matches name and notes.
 pub async fn list(caller: Caller, Query(search): Query<Search>, uri: axum::http::Uri) -> Answer {
     let tags: Vec<String> = form_tags(uri.query().unwrap_or(""));
-    let limit = match search.limit.as_deref() {
-        None => 100,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| MessageError::bad_request("limit must be a number from 1 to 500"))?,
-    };
+    let limit = query_number(search.limit.as_deref(), "limit", 100, 1, 500)? as usize;
     let needle = search.q.as_deref().map(str::to_lowercase);
     let docs = caller
         .state

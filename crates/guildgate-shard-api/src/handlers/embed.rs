@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use guildgate_core::clock::{DAY, to_rfc3339};
 use guildgate_core::limits::BucketRequest;
-use guildgate_core::shard::signing::PublicTokenError;
+use guildgate_core::shard::signing::SignedTokenError;
 use guildgate_http::{Answer, MessageError};
 use maud::{DOCTYPE, html};
 use serde::Deserialize;
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::status::live_nets;
 use super::{Current, load, ok};
+use crate::body::query_number;
 use crate::caller::{Caller, request_context};
 use crate::state::ShardState;
 
@@ -24,15 +25,8 @@ pub struct TokenDays {
 }
 
 pub async fn public_token(caller: Caller, Query(query): Query<TokenDays>) -> Answer {
-    let days = match query.days.as_deref() {
-        None => 30,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|d| (1..=365).contains(d))
-            .ok_or_else(|| MessageError::bad_request("days must be a number from 1 to 365"))?,
-    };
-    let expires_at = caller.now() + days * DAY;
+    let days = query_number(query.days.as_deref(), "days", 30, 1, 365)?;
+    let expires_at = caller.now() + i64::from(days) * DAY;
     let token = caller
         .state
         .public_tokens
@@ -68,11 +62,11 @@ impl FromRequestParts<ShardState> for PublicViewer {
         let ctx = request_context(parts)?;
         ctx.take(
             &state.limiter,
-            BucketRequest {
+            &[BucketRequest {
                 name: "ip",
                 key: format!("shard-embed:{}", ctx.client_ip),
                 rate: state.settings.public_per_ip,
-            },
+            }],
         )?;
         let Query(query) = Query::<TokenQuery>::try_from_uri(&parts.uri)
             .map_err(|_| MessageError::bad_request("token is required"))?;
@@ -83,7 +77,7 @@ impl FromRequestParts<ShardState> for PublicViewer {
             .public_tokens
             .verify(&token, state.clock.now())
             .map_err(|why| match why {
-                PublicTokenError::Expired => {
+                SignedTokenError::Expired => {
                     MessageError::unauthorized("Public token has expired; create a new one")
                 }
                 _ => MessageError::unauthorized("Invalid public token"),

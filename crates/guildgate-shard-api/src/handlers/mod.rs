@@ -3,9 +3,12 @@
 
 pub mod archive;
 pub mod assignments;
+pub mod clients;
 pub mod embed;
 pub mod events;
+pub mod metrics;
 pub mod nets;
+pub mod ready_checks;
 pub mod settings;
 pub mod status;
 

@@ -5,12 +5,13 @@ use axum::response::Response;
 use guildgate_core::clock::to_rfc3339;
 use guildgate_core::model::PageRequest;
 use guildgate_core::shard::PublicNet;
-use guildgate_http::{Answer, MessageError};
+use guildgate_http::Answer;
 use guildgate_storage::AuditFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Current, current, ok};
+use crate::body::query_number;
 use crate::caller::Caller;
 use crate::hub::Operator;
 use crate::state::ShardState;
@@ -36,7 +37,7 @@ pub fn live_nets(shard: &Current, operators: &[Operator]) -> Vec<Value> {
                 .collect();
             let transmitting: Vec<&str> = on
                 .iter()
-                .filter(|(op, _)| op.transmitting_on.as_deref() == Some(net.uid.as_str()))
+                .filter(|(op, _)| op.transmitting_on() == Some(net.uid.as_str()))
                 .map(|(op, _)| op.display_name.as_str())
                 .collect();
             let relay_ids: Vec<u32> = net
@@ -163,14 +164,7 @@ pub struct AuditQuery {
 }
 
 pub async fn audit(caller: Caller, Query(query): Query<AuditQuery>) -> Answer {
-    let limit = match query.limit.as_deref() {
-        None => 100,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| MessageError::bad_request("limit must be a number from 1 to 500"))?,
-    };
+    let limit = query_number(query.limit.as_deref(), "limit", 100, 1, 500)?;
     let filter = AuditFilter {
         surface: Some("shard".to_owned()),
         ..AuditFilter::default()

@@ -217,3 +217,102 @@ where
     }
     panic!("timed out waiting for {what}");
 }
+
+/// A comms client on the shard's WebSocket.
+pub struct Socket {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    /// The `joined` greeting.
+    pub joined: Value,
+}
+
+impl Shard {
+    /// A `gcli_` client token for a user of GUILD with these role ids, valid for a day.
+    pub fn client_token(&self, user: &str, name: &str, roles: &[&str]) -> String {
+        self.client_token_until(user, name, roles, self.clock.now() + 86_400_000)
+    }
+
+    pub fn client_token_until(&self, user: &str, name: &str, roles: &[&str], until: i64) -> String {
+        use guildgate_core::shard::signing::{ClientIdentity, ClientTokens};
+        ClientTokens::new(self.key.client_token_key()).issue(
+            &ClientIdentity {
+                guild_id: GUILD.into(),
+                user_id: user.into(),
+                display_name: name.into(),
+                role_ids: roles.iter().map(|r| (*r).to_owned()).collect(),
+            },
+            until,
+        )
+    }
+
+    /// Opens `/ws` and sends `join`; returns the socket before any answer is read.
+    pub async fn open_socket(&self, join: Value) -> Socket {
+        let url = format!("{}/ws", self.base.replacen("http", "ws", 1));
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut socket = Socket {
+            stream,
+            joined: Value::Null,
+        };
+        socket.send(join).await;
+        socket
+    }
+
+    /// Connects and joins as this user; fails unless the shard greets it.
+    pub async fn connect(&self, user: &str, name: &str, roles: &[&str]) -> Socket {
+        let token = self.client_token(user, name, roles);
+        let mut socket = self
+            .open_socket(json!({ "type": "join", "token": token, "transport": "desktop" }))
+            .await;
+        let joined = socket.next_of("joined").await;
+        socket.next_of("voice.ready").await;
+        socket.joined = joined;
+        socket
+    }
+}
+
+impl Socket {
+    pub async fn send(&mut self, message: Value) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(
+                message.to_string(),
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// The next JSON message, or `None` once the server closed the connection.
+    pub async fn next(&mut self) -> Option<Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let message =
+                tokio::time::timeout(std::time::Duration::from_secs(5), self.stream.next())
+                    .await
+                    .expect("no message from the shard within 5 s");
+            match message {
+                Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Skips messages until one of this type (for `event`, of this event type).
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let message = self
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("closed while waiting for {kind}"));
+            if message["type"] == kind || message["event"]["type"] == kind {
+                return message;
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}

@@ -6,6 +6,7 @@ mod archive;
 mod embed;
 mod events;
 mod keys;
+mod live;
 mod temporary;
 mod walk;
 mod webhooks;

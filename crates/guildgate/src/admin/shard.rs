@@ -1,11 +1,14 @@
 //! `admin shard-key ...` (the comms shard's `scok_` Owner API keys) and
-//! `admin shard set-tier`.
+//! `admin shard set-tier|client-token`.
 
 use clap::Subcommand;
 use guildgate_core::clock::to_rfc3339;
 use guildgate_core::error::ApiError;
+use guildgate_core::shard::signing::{ClientIdentity, ClientTokens};
 use guildgate_core::shard::{ScopeSet, ShardKey, ShardTier};
-use guildgate_owner::{Owner, mint_shard_key, revoke_shard_key, set_shard_tier};
+use guildgate_owner::{
+    Owner, issue_client_token, mint_shard_key, revoke_shard_key, set_shard_tier,
+};
 use serde_json::json;
 
 use super::{AdminError, Ctx, Outcome};
@@ -42,6 +45,23 @@ pub enum ShardCommand {
         /// free or premium.
         #[arg(long)]
         tier: String,
+    },
+    /// Issue a comms client's WebSocket credential (gcli_...) for one user; printed once.
+    ClientToken {
+        #[arg(long)]
+        guild: String,
+        /// The user's Discord id.
+        #[arg(long)]
+        user: String,
+        /// The display name the roster shows.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated Discord role ids, read by the role-to-net rules.
+        #[arg(long, default_value = "")]
+        roles: String,
+        /// Days until it expires (1 to 365).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
     },
 }
 
@@ -131,6 +151,45 @@ pub async fn shard(ctx: &Ctx, command: ShardCommand) -> Result<Outcome, AdminErr
             Ok(Outcome {
                 human: format!("shard of guild {guild} is now {}", parsed.as_str()),
                 json: json!({ "guildId": guild, "tier": parsed.as_str() }),
+            })
+        }
+        ShardCommand::ClientToken {
+            guild,
+            user,
+            name,
+            roles,
+            days,
+        } => {
+            let key = ctx
+                .config
+                .secret_key()
+                .map_err(|e| AdminError::Other(e.to_string()))?;
+            let identity = ClientIdentity {
+                guild_id: guild,
+                user_id: user,
+                display_name: name.trim().to_owned(),
+                role_ids: roles
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            };
+            let tokens = ClientTokens::new(key.client_token_key());
+            let (token, expires_at) =
+                issue_client_token(owner, &ctx.actor(), &tokens, &identity, days).await?;
+            Ok(Outcome {
+                human: format!(
+                    "{token}\n(client token for user {} in guild {}, expires {}; shown once)",
+                    identity.user_id,
+                    identity.guild_id,
+                    to_rfc3339(expires_at)
+                ),
+                json: json!({
+                    "token": token, "guildId": identity.guild_id, "userId": identity.user_id,
+                    "displayName": identity.display_name, "roleIds": identity.role_ids,
+                    "expiresAt": to_rfc3339(expires_at),
+                }),
             })
         }
     }
