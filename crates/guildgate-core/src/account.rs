@@ -79,8 +79,7 @@ pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
 
 /// A new session secret: what the cookie carries. Only its keyed hash is stored.
 pub fn new_session_secret() -> String {
-    let bytes: [u8; 32] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
+    crate::crypto::random_url_secret()
 }
 
 /// The CSRF token of a session: derived from its secret, so it needs no storage and

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
@@ -128,11 +128,27 @@ impl SecretKey {
 #[derive(Clone)]
 pub struct SecretHasher([u8; 32]);
 
+/// 32 random bytes as base64url: a secret that is shown once and stored only as its keyed
+/// hash (session cookies, join-link tokens).
+pub fn random_url_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 impl SecretHasher {
     pub fn hash(&self, secret: &str) -> [u8; 32] {
+        self.mac(secret).finalize().into_bytes().into()
+    }
+
+    /// Whether `secret` hashes to `expected`, compared in constant time.
+    pub fn matches(&self, secret: &str, expected: &[u8]) -> bool {
+        self.mac(secret).verify_slice(expected).is_ok()
+    }
+
+    fn mac(&self, secret: &str) -> HmacSha256 {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.0).expect("any key length works");
         mac.update(secret.as_bytes());
-        mac.finalize().into_bytes().into()
+        mac
     }
 }
 

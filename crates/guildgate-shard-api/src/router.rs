@@ -7,7 +7,8 @@ use guildgate_http::table_router;
 
 use crate::context::shard_surface;
 use crate::handlers::{
-    archive, assignments, clients, embed, events, metrics, nets, ready_checks, settings, status,
+    archive, assignments, clients, embed, events, metrics, nets, presets, ready_checks, settings,
+    status, uri_links,
 };
 use crate::state::ShardState;
 
@@ -61,6 +62,14 @@ fn handler(name: &str, filter: MethodFilter) -> MethodRouter<ShardState> {
         "start_ready_check" => on(filter, ready_checks::start),
         "ready_check_status" => on(filter, ready_checks::status),
         "ready_check_session" => on(filter, ready_checks::session_status),
+        "list_presets" => on(filter, presets::list),
+        "save_preset" => on(filter, presets::save),
+        "delete_preset" => on(filter, presets::delete),
+        "apply_preset" => on(filter, presets::apply),
+        "list_uri_links" => on(filter, uri_links::list),
+        "create_uri_link" => on(filter, uri_links::create),
+        "revoke_uri_link" => on(filter, uri_links::revoke),
+        "resolve_uri_link" => on(filter, uri_links::resolve),
         "client_socket" => on(filter, crate::socket::client_socket),
         other => panic!("no handler for shard route {other}"),
     }

@@ -111,5 +111,13 @@ shard_routes! {
     "start_ready_check", "POST", "/api/v1/ready-checks/start", WriteReadyChecks, Standard, "Start a session from {templateId}: connected operators answer ready, declined or afk.";
     "ready_check_status", "GET", "/api/v1/ready-checks/status", ReadReadyChecks, Standard, "The running session, else the latest finished one.";
     "ready_check_session", "GET", "/api/v1/ready-checks/status/{sessionId}", ReadReadyChecks, Standard, "One session with every answer and its summary.";
+    "list_presets", "GET", "/api/v1/presets", WritePresets, Standard, "Saved operation presets.";
+    "save_preset", "POST", "/api/v1/presets", WritePresets, Standard, "Create or replace a preset {name, nets, assignments, operationOpen?}.";
+    "delete_preset", "DELETE", "/api/v1/presets/{name}", WritePresets, Standard, "Delete a preset by its (URL-encoded) name.";
+    "apply_preset", "POST", "/api/v1/presets/{name}/apply", WritePresets, Standard, "Apply a preset's nets, assignments and operation state through central validation ({clearAssignments?, removeOtherNets?, operationOpen?}).";
+    "list_uri_links", "GET", "/api/v1/uri-links", ReadUri, Standard, "Join links with their expiry, uses and status (never their tokens).";
+    "create_uri_link", "POST", "/api/v1/uri-links", WriteUri, Standard, "Create a join link {action, name?, target?, expiresAt?|expiresMinutes?|expiresDays?, maxUses?}; the token is returned once.";
+    "revoke_uri_link", "POST", "/api/v1/uri-links/revoke", WriteUri, Standard, "Revoke a join link {id}.";
+    "resolve_uri_link", "POST", "/api/v1/uri-links/resolve", ReadUri, Standard, "Resolve a join link {id, token}: its action and target, counting one use.";
     "client_socket", "GET", "/ws", None, Public, "The comms clients' WebSocket: join with a gcli_ client token, then push-to-talk and live configuration.";
 }

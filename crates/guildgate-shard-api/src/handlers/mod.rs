@@ -8,9 +8,11 @@ pub mod embed;
 pub mod events;
 pub mod metrics;
 pub mod nets;
+pub mod presets;
 pub mod ready_checks;
 pub mod settings;
 pub mod status;
+pub mod uri_links;
 
 use axum::response::{IntoResponse, Response};
 use guildgate_core::shard::{ShardConfig, ShardTier};

@@ -7,6 +7,8 @@ mod embed;
 mod events;
 mod keys;
 mod live;
+mod presets;
 mod temporary;
+mod uri_links;
 mod walk;
 mod webhooks;
