@@ -1,13 +1,19 @@
-//! `GET /metrics` (JSON, `?sinceMinutes=`) and `GET /metrics/prometheus` (text format):
+//! `GET /metrics` (JSON, `?sinceMinutes=`) and `GET /metrics/prometheus` (OpenMetrics text):
 //! this process's figures for the caller's shard.
 
-use std::fmt::Write;
+use std::borrow::Cow;
+use std::sync::atomic::AtomicU64;
 
 use axum::extract::Query;
 use axum::http::header;
 use axum::response::IntoResponse;
 use guildgate_core::clock::{Millis, to_rfc3339};
 use guildgate_http::{Answer, MessageError};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -129,132 +135,122 @@ pub async fn json_metrics(caller: Caller, Query(query): Query<MetricsQuery>) -> 
     })))
 }
 
-/// A Prometheus label value: backslash, double quote and newline escaped.
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+type NetLabels = Vec<(&'static str, String)>;
+
+fn net_labels(uid: &str, id: Option<u32>, name: &str) -> NetLabels {
+    vec![
+        ("net_uid", uid.to_owned()),
+        ("net_id", id.map(|i| i.to_string()).unwrap_or_default()),
+        ("net_name", name.to_owned()),
+    ]
 }
 
-struct Exposition {
-    text: String,
-    guild: String,
+/// Registers a gauge holding `value`.
+fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
+    let gauge: Gauge = Gauge::default();
+    gauge.set(value);
+    registry.register(name, help, gauge);
 }
 
-impl Exposition {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    }
-
-    fn sample(&mut self, name: &str, extra_labels: &str, value: impl std::fmt::Display) {
-        let _ = writeln!(
-            self.text,
-            "{name}{{guild_id=\"{}\"{extra_labels}}} {value}",
-            self.guild
-        );
-    }
-
-    fn one(&mut self, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
-        self.family(name, kind, help);
-        self.sample(name, "", value);
-    }
+/// Registers a counter at `value` (the encoder adds `_total`).
+fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
+    let counter: Counter = Counter::default();
+    counter.inc_by(value);
+    registry.register(name, help, counter);
 }
 
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The figures in the OpenMetrics text format (which Prometheus scrapes), every series
+/// labelled with the guild.
 pub async fn prometheus(caller: Caller) -> Answer {
     let snap = snapshot(&caller).await?;
-    let mut out = Exposition {
-        text: String::new(),
-        guild: label(caller.guild_id()),
-    };
     let m = &snap.metrics;
-    out.one(
+    let mut registry = Registry::with_labels(std::iter::once((
+        Cow::Borrowed("guild_id"),
+        Cow::Owned(caller.guild_id().to_owned()),
+    )));
+    let r = &mut registry;
+    gauge(
+        r,
         "guildgate_shard_uptime_seconds",
-        "gauge",
         "Seconds since this guildgate process started.",
         snap.uptime_secs,
     );
-    out.one(
+    gauge(
+        r,
         "guildgate_shard_connected_users",
-        "gauge",
         "Comms clients connected now.",
-        snap.operators.len(),
+        count(snap.operators.len()),
     );
-    out.one(
+    gauge(
+        r,
         "guildgate_shard_peak_connected_users",
-        "gauge",
         "Most comms clients connected at once since start.",
-        m.peak_connected,
+        count(m.peak_connected),
     );
-    out.one(
-        "guildgate_shard_joins_total",
-        "counter",
+    counter(
+        r,
+        "guildgate_shard_joins",
         "Comms client connections since start.",
         m.joins,
     );
-    out.one(
+    gauge(
+        r,
         "guildgate_shard_transmitting_users",
-        "gauge",
         "Operators transmitting now.",
-        snap.transmitting(),
+        count(snap.transmitting()),
     );
-    out.one(
-        "guildgate_shard_transmissions_total",
-        "counter",
+    counter(
+        r,
+        "guildgate_shard_transmissions",
         "Push-to-talk presses since start.",
         m.transmissions,
     );
-    out.one(
+    gauge(
+        r,
         "guildgate_shard_operation_open",
-        "gauge",
         "1 while the operation is open.",
-        u8::from(snap.shard.config.operation_open),
+        i64::from(snap.shard.config.operation_open),
     );
-    out.one(
+    gauge(
+        r,
         "guildgate_shard_nets",
-        "gauge",
         "Active nets.",
-        snap.shard.config.nets.len(),
+        count(snap.shard.config.nets.len()),
     );
-    out.family(
-        "guildgate_shard_net_occupancy",
-        "gauge",
-        "Operators on each net now (assignments and role rules).",
-    );
-    for (net, count) in snap.occupancy() {
-        let labels = format!(
-            ",net_uid=\"{}\",net_id=\"{}\",net_name=\"{}\"",
-            net.uid,
-            net.id,
-            label(&net.name)
-        );
-        out.sample("guildgate_shard_net_occupancy", &labels, count);
+    let occupancy = Family::<NetLabels, Gauge>::default();
+    for (net, on) in snap.occupancy() {
+        occupancy
+            .get_or_create(&net_labels(&net.uid, Some(net.id), &net.name))
+            .set(count(on));
     }
-    out.family(
-        "guildgate_shard_talk_seconds_total",
-        "counter",
-        "Seconds of transmission per net since start.",
+    r.register(
+        "guildgate_shard_net_occupancy",
+        "Operators on each net now (assignments and role rules).",
+        occupancy,
     );
+    let talk = Family::<NetLabels, Counter<f64, AtomicU64>>::default();
     for (uid, ms) in &m.talk_ms {
         let (id, name) = snap.net_label(uid);
-        let labels = format!(
-            ",net_uid=\"{}\",net_id=\"{}\",net_name=\"{}\"",
-            label(uid),
-            id.map(|i| i.to_string()).unwrap_or_default(),
-            label(&name)
-        );
-        out.sample(
-            "guildgate_shard_talk_seconds_total",
-            &labels,
-            *ms as f64 / 1000.0,
-        );
+        talk.get_or_create(&net_labels(uid, id, &name))
+            .inc_by(*ms as f64 / 1000.0);
     }
+    r.register(
+        "guildgate_shard_talk_seconds",
+        "Seconds of transmission per net since start.",
+        talk,
+    );
+    let mut text = String::new();
+    encode(&mut text, &registry).map_err(|_| MessageError::internal())?;
     Ok((
         [(
             header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        out.text,
+        text,
     )
         .into_response())
 }

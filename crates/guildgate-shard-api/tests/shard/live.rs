@@ -52,7 +52,7 @@ async fn clients_join_talk_and_follow_the_configuration() {
         names(&json!([alpha.clone(), bravo.clone()]))
     );
     assert_eq!(one.joined["config"]["nets"].as_array().unwrap().len(), 2);
-    let mut two = shard.connect("202", "Pilot Two", &[]).await;
+    let mut two = shard.connect("202", "Pilot Two", &["777"]).await;
     assert_eq!(two.joined["netUids"], json!([]));
     // A client hears its own arrival first, then the others'.
     let joined = one.next_of("user.joined").await;
@@ -122,32 +122,52 @@ async fn clients_join_talk_and_follow_the_configuration() {
         text.headers()["content-type"]
             .to_str()
             .unwrap()
-            .starts_with("text/plain; version=0.0.4")
+            .starts_with("application/openmetrics-text; version=1.0.0")
     );
     let text = text.text().await.unwrap();
-    assert_exposition_is_well_formed(&text);
-    assert!(
-        text.contains(&format!(
-            "guildgate_shard_talk_seconds_total{{guild_id=\"{GUILD}\",net_uid=\"{alpha}\",net_id=\"1\",net_name=\"Alpha\"}} 3\n"
-        )),
-        "{text}"
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let value = |name: &str, net: Option<&str>| {
+        let sample = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && net.is_none_or(|n| s.labels.get("net_name") == Some(n)))
+            .unwrap_or_else(|| panic!("no {name} in {text}"));
+        assert_eq!(sample.labels.get("guild_id"), Some(GUILD));
+        match sample.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            ref other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        value("guildgate_shard_talk_seconds_total", Some("Alpha")),
+        3.0
     );
-    assert!(text.contains(&format!(
-        "guildgate_shard_connected_users{{guild_id=\"{GUILD}\"}} 2\n"
-    )));
+    assert_eq!(value("guildgate_shard_connected_users", None), 2.0);
+    assert_eq!(value("guildgate_shard_net_occupancy", Some("Bravo")), 1.0);
+    assert_eq!(value("guildgate_shard_transmissions_total", None), 1.0);
 
     // Configuration and effective assignments follow the owner's changes.
     shard
         .post(
             "/api/v1/rules",
             &key,
-            json!({ "rules": [{ "roleId": "555", "netUids": [alpha] }] }),
+            json!({ "rules": [
+                { "roleId": "555", "netUids": [alpha] },
+                { "roleId": "777", "netUids": [bravo] },
+            ] }),
         )
         .await
         .ok();
+    // Both clients get their new effective nets: one loses Bravo, two gains it.
     let assignments = one.next_of("assignments").await;
     assert_eq!(assignments["netUids"], json!([alpha]));
     assert_eq!(assignments["netIds"], json!([1]));
+    let assignments = two.next_of("assignments").await;
+    assert_eq!(assignments["netUids"], json!([bravo]));
+    assert_eq!(assignments["netIds"], json!([2]));
     shard.net(&key, "Charlie").await;
     // A configuration message carries the configuration as it is when sent, so the one
     // for the rules change above may already hold the new net.
@@ -197,27 +217,6 @@ async fn clients_join_talk_and_follow_the_configuration() {
             .iter()
             .any(|e| e["action"] == "disconnect_client" && e["target"] == "202")
     );
-}
-
-/// Every line is a comment or `name{labels} value`, and every sample's family is typed.
-fn assert_exposition_is_well_formed(text: &str) {
-    let mut typed = Vec::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').unwrap();
-            assert!(["gauge", "counter"].contains(&kind), "{line}");
-            typed.push(name.to_owned());
-        } else if !line.starts_with("# HELP ") {
-            let (series, value) = line.rsplit_once(' ').unwrap();
-            value.parse::<f64>().unwrap_or_else(|_| panic!("{line}"));
-            let name = series.split('{').next().unwrap();
-            assert!(typed.iter().any(|t| t == name), "{line}");
-            assert!(
-                series.ends_with('}') && series.contains("guild_id=\""),
-                "{line}"
-            );
-        }
-    }
 }
 
 #[tokio::test]
@@ -359,7 +358,7 @@ async fn ready_checks_collect_answers_and_count_the_silent_as_afk() {
         );
 
     let mut one = shard.connect("101", "Pilot One", &[]).await;
-    let mut two = shard.connect("202", "Pilot Two", &[]).await;
+    let mut two = shard.connect("202", "Pilot Two", &["777"]).await;
     let started = shard
         .post(
             "/api/v1/ready-checks/start",

@@ -8,6 +8,7 @@ mod events;
 mod keys;
 mod live;
 mod presets;
+mod scopes;
 mod temporary;
 mod uri_links;
 mod walk;

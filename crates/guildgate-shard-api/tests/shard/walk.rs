@@ -287,6 +287,23 @@ async fn operation_features_and_the_public_net() {
     assert_eq!(read.ok()["publicNet"]["name"], "Public Net");
     let features = shard.get("/api/v1/features", &key).await;
     assert_eq!(features.ok()["features"]["globalPttEnabled"], true);
+    // The client's spelling of "show".
+    let shown = shard
+        .post("/api/v1/public-net/show", &key, json!({ "name": "Rally" }))
+        .await;
+    assert_eq!(shown.ok()["publicNet"]["visible"], true);
+    assert_eq!(shown.body["publicNet"]["name"], "Rally");
+    // Liveness needs no key.
+    let health = shard
+        .http
+        .get(format!("{}/health", shard.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["app"], "guildgate");
 }
 
 #[tokio::test]
