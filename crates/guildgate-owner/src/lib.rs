@@ -12,7 +12,9 @@ mod tokens;
 pub use account::{create_user, sign_in_session, sweep_expired_sessions};
 pub use leaks::{LeakReport, MAX_REPORTED, revoke_leaked};
 pub use pairing::{PairingDecision, decide_pairing};
-pub use shard_keys::{issue_client_token, mint_shard_key, revoke_shard_key, set_shard_tier};
+pub use shard_keys::{
+    issue_client_token, mint_shard_key, revoke_client_tokens, revoke_shard_key, set_shard_tier,
+};
 pub use tasks_keys::{mint_tasks_key, revoke_tasks_key};
 pub use tokens::{
     Expiry, MintRequest, close_window, mint_token, open_window, parse_cidrs, renew_token,

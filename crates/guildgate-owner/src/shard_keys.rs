@@ -5,7 +5,7 @@ use guildgate_core::clock::Millis;
 use guildgate_core::error::ApiError;
 use guildgate_core::ids::new_ulid;
 use guildgate_core::shard::signing::{ClientIdentity, ClientTokens};
-use guildgate_core::shard::{SHARD_KEY, ScopeSet, ShardKey, ShardTier};
+use guildgate_core::shard::{CLIENT_REVOCATION, SHARD_KEY, ScopeSet, ShardKey, ShardTier};
 use guildgate_core::token::PlaintextToken;
 
 use crate::{Actor, Owner, OwnerResult};
@@ -113,7 +113,11 @@ pub async fn issue_client_token(
     }
     require_guild(&owner, &identity.guild_id).await?;
     let expires_at = actor.now + i64::from(days) * 86_400_000;
-    let token = tokens.issue(identity, expires_at);
+    let identity = ClientIdentity {
+        issued_at: actor.now,
+        ..identity.clone()
+    };
+    let token = tokens.issue(&identity, expires_at);
     let mut tx = owner.store.begin().await?;
     let mut event = actor.event(
         Some(&identity.guild_id),
@@ -124,4 +128,29 @@ pub async fn issue_client_token(
     tx.append_audit(&event).await?;
     tx.commit().await?;
     Ok((token, expires_at))
+}
+
+/// Refuses every client token issued to the user so far (a new one can be issued after).
+pub async fn revoke_client_tokens(
+    owner: Owner<'_>,
+    actor: &Actor,
+    guild_id: &str,
+    user_id: &str,
+) -> OwnerResult<()> {
+    require_guild(&owner, guild_id).await?;
+    let mut tx = owner.store.begin().await?;
+    let body = serde_json::json!({ "userId": user_id, "revokedUpTo": actor.now });
+    tx.put_shard_doc(
+        guild_id,
+        CLIENT_REVOCATION,
+        user_id,
+        &body.to_string(),
+        actor.now,
+    )
+    .await?;
+    let mut event = actor.event(Some(guild_id), "shard_client_token.revoke", Some(user_id));
+    event.surface = "shard";
+    tx.append_audit(&event).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -16,7 +16,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use guildgate_core::limits::BucketRequest;
 use guildgate_core::shard::signing::{ClientIdentity, SignedTokenError};
-use guildgate_core::shard::{NetRef, ShardConfig};
+use guildgate_core::shard::{CLIENT_REVOCATION, NetRef, ShardConfig};
 use guildgate_http::{MessageError, RequestContext};
 use guildgate_storage::StoredEvent;
 use serde_json::{Value, json};
@@ -188,8 +188,26 @@ async fn await_join(state: &ShardState, socket: &mut WebSocket) -> Result<Joined
         let shard = load(state, &identity.guild_id)
             .await
             .map_err(|err| err.message)?;
+        if revoked(state, &identity).await? {
+            return Err("This client token has been revoked; ask the owner for a new one".into());
+        }
         return Ok((identity, transport, shard));
     }
+}
+
+/// Whether the owner revoked the user's tokens issued up to this one's issue time.
+async fn revoked(state: &ShardState, identity: &ClientIdentity) -> Result<bool, String> {
+    let doc = state
+        .store
+        .shard_doc(&identity.guild_id, CLIENT_REVOCATION, &identity.user_id)
+        .await
+        .map_err(|_| "The shard is unavailable; try again".to_owned())?;
+    Ok(doc.is_some_and(|doc| {
+        serde_json::from_str::<Value>(&doc.body)
+            .ok()
+            .and_then(|body| body["revokedUpTo"].as_i64())
+            .is_none_or(|up_to| identity.issued_at <= up_to)
+    }))
 }
 
 async fn refuse(mut socket: WebSocket, message: &str) {

@@ -339,6 +339,43 @@ fn a_client_token_from_the_cli_joins_the_served_shard() {
     assert_eq!(greeting["type"], "joined");
     assert_eq!(greeting["displayName"], "Pilot One");
     assert_eq!(greeting["guildId"], GUILD);
+
+    // After a revocation the token no longer joins; one issued later does.
+    db.ok(&[
+        "shard",
+        "revoke-client",
+        "--guild",
+        GUILD,
+        "--user",
+        "583912000000000042",
+    ]);
+    let join_with = |token: &str| -> Value {
+        let (mut socket, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}/ws")).unwrap();
+        let join = serde_json::json!({ "type": "join", "token": token });
+        socket
+            .send(tungstenite::Message::text(join.to_string()))
+            .unwrap();
+        serde_json::from_str(socket.read().unwrap().to_text().unwrap()).unwrap()
+    };
+    assert_eq!(
+        join_with(&token)["error"],
+        "This client token has been revoked; ask the owner for a new one"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let fresh = db.ok(&[
+        "shard",
+        "client-token",
+        "--guild",
+        GUILD,
+        "--user",
+        "583912000000000042",
+        "--name",
+        "Pilot One",
+    ])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(join_with(&fresh)["type"], "joined");
     server.kill().unwrap();
     server.wait().unwrap();
 }

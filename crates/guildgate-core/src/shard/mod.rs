@@ -18,6 +18,10 @@ pub use routes::{RouteTier, SHARD_ROUTES, ShardRoute};
 
 use crate::token::{Encoding, TokenFormat};
 
+/// The shard document kind that holds a user's client-token revocation: every token
+/// issued to the user up to `revokedUpTo` is refused.
+pub const CLIENT_REVOCATION: &str = "client-revocation";
+
 /// `scok_` + 48 base64url characters (36 bytes: 32 random + CRC32).
 pub const SHARD_KEY: TokenFormat = TokenFormat {
     prefix: "scok_",

@@ -142,6 +142,9 @@ pub struct ClientIdentity {
     pub display_name: String,
     #[serde(rename = "r", default)]
     pub role_ids: Vec<String>,
+    /// When it was issued: a revocation refuses every token of the user issued up to then.
+    #[serde(rename = "i", default)]
+    pub issued_at: Millis,
 }
 
 /// The comms clients' WebSocket credentials.

@@ -241,6 +241,7 @@ impl Shard {
                 user_id: user.into(),
                 display_name: name.into(),
                 role_ids: roles.iter().map(|r| (*r).to_owned()).collect(),
+                issued_at: self.clock.now(),
             },
             until,
         )

@@ -7,7 +7,8 @@ use guildgate_core::error::ApiError;
 use guildgate_core::shard::signing::{ClientIdentity, ClientTokens};
 use guildgate_core::shard::{ScopeSet, ShardKey, ShardTier};
 use guildgate_owner::{
-    Owner, issue_client_token, mint_shard_key, revoke_shard_key, set_shard_tier,
+    Owner, issue_client_token, mint_shard_key, revoke_client_tokens, revoke_shard_key,
+    set_shard_tier,
 };
 use serde_json::json;
 
@@ -62,6 +63,14 @@ pub enum ShardCommand {
         /// Days until it expires (1 to 365).
         #[arg(long, default_value_t = 30)]
         days: u32,
+    },
+    /// Refuse every client token issued to a user so far (live connections stay until
+    /// disconnected with POST /api/v1/clients/disconnect).
+    RevokeClient {
+        #[arg(long)]
+        guild: String,
+        #[arg(long)]
+        user: String,
     },
 }
 
@@ -174,6 +183,7 @@ pub async fn shard(ctx: &Ctx, command: ShardCommand) -> Result<Outcome, AdminErr
                     .filter(|r| !r.is_empty())
                     .map(str::to_owned)
                     .collect(),
+                issued_at: 0,
             };
             let tokens = ClientTokens::new(key.client_token_key());
             let (token, expires_at) =
@@ -190,6 +200,15 @@ pub async fn shard(ctx: &Ctx, command: ShardCommand) -> Result<Outcome, AdminErr
                     "displayName": identity.display_name, "roleIds": identity.role_ids,
                     "expiresAt": to_rfc3339(expires_at),
                 }),
+            })
+        }
+        ShardCommand::RevokeClient { guild, user } => {
+            revoke_client_tokens(owner, &ctx.actor(), &guild, &user).await?;
+            Ok(Outcome {
+                human: format!(
+                    "client tokens of user {user} in guild {guild} issued until now are refused"
+                ),
+                json: json!({ "guildId": guild, "userId": user, "revoked": true }),
             })
         }
     }
