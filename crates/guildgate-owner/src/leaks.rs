@@ -5,6 +5,7 @@
 
 use guildgate_core::clock::Millis;
 use guildgate_core::model::revoke_reason;
+use guildgate_core::shard::SHARD_KEY;
 use guildgate_core::tasks::TASKS_KEY;
 use guildgate_core::token::GUILD_TOKEN;
 use guildgate_storage::RevokeScope;
@@ -80,6 +81,31 @@ pub async fn revoke_leaked(
             tx.revoke_tasks_key(&found.id, now).await?;
             let mut event = actor.event(None, "tasks_key.leak_revoked", Some(&found.id));
             event.surface = "tasks";
+            event.path = Some(where_seen(source, report));
+            tx.append_audit(&event).await?;
+            tx.commit().await?;
+            revoked += 1;
+        } else if let Ok(key) = SHARD_KEY.parse(secret) {
+            let Some(found) = owner
+                .store
+                .shard_key_by_hash(&owner.hasher.hash(key.expose()))
+                .await?
+            else {
+                continue;
+            };
+            if found.revoked_at.is_some() {
+                continue;
+            }
+            let mut tx = owner.store.begin().await?;
+            tx.revoke_shard_key(&found.id, now).await?;
+            let mut event = actor.event(
+                Some(&found.guild_id),
+                "shard_key.leak_revoked",
+                Some(&found.id),
+            );
+            event.surface = "shard";
+            event.token_id = Some(found.id.clone());
+            event.token_name = Some(found.name.clone());
             event.path = Some(where_seen(source, report));
             tx.append_audit(&event).await?;
             tx.commit().await?;

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use guildgate_core::shard::SHARD_KEY;
 use guildgate_core::tasks::{ScopeSet, TASKS_KEY};
 use guildgate_core::token::GUILD_TOKEN;
-use guildgate_owner::{Actor, Owner, mint_tasks_key};
+use guildgate_owner::{Actor, Owner, mint_shard_key, mint_tasks_key};
+use guildgate_storage::ShardReads;
 use reqwest::Method;
 use serde_json::json;
 
@@ -48,6 +50,15 @@ async fn a_reported_live_secret_is_revoked_and_the_answer_reveals_nothing() {
     )
     .await
     .unwrap();
+    let (shard_key, scok) = mint_shard_key(
+        owner,
+        &Actor::cli(dash.now()),
+        GUILD,
+        "ops bot",
+        guildgate_core::shard::ScopeSet::parse_list("read:status").unwrap(),
+    )
+    .await
+    .unwrap();
 
     // Strings that look right but are not ours: one with a valid checksum nobody holds,
     // one with a broken checksum, one that is not a token at all.
@@ -61,14 +72,19 @@ async fn a_reported_live_secret_is_revoked_and_the_answer_reveals_nothing() {
             &broken,
             "arkpat_nope",
             TASKS_KEY.generate().expose(),
+            SHARD_KEY.generate().expose(),
         ],
     )
     .await;
-    let real = report(&dash, &[unknown.expose(), &secret, arca.expose()]).await;
+    let real = report(
+        &dash,
+        &[unknown.expose(), &secret, arca.expose(), scok.expose()],
+    )
+    .await;
     assert_eq!(fakes.status, 202);
     assert_eq!(real.status, 202);
-    assert_eq!(fakes.json(), json!({"received": 4}));
-    assert_eq!(real.json(), json!({"received": 3}));
+    assert_eq!(fakes.json(), json!({"received": 5}));
+    assert_eq!(real.json(), json!({"received": 4}));
 
     let reads = format!("/api/public/v1/guilds/{GUILD}/strikes");
     let mut revoked = false;
@@ -81,6 +97,14 @@ async fn a_reported_live_secret_is_revoked_and_the_answer_reveals_nothing() {
             .unwrap()
             .revoked_at
             .is_some()
+            && dash
+                .store
+                .shard_key(&shard_key.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
             && dash.api(Method::GET, &reads, &secret, None).await.status == 401
         {
             revoked = true;
@@ -90,7 +114,7 @@ async fn a_reported_live_secret_is_revoked_and_the_answer_reveals_nothing() {
     }
     assert!(
         revoked,
-        "the token and the key are revoked shortly after the report"
+        "the token and the keys are revoked shortly after the report"
     );
     let refused = dash.api(Method::GET, &reads, &secret, None).await;
     assert_eq!(refused.json()["error"]["code"], "TOKEN_REVOKED");
