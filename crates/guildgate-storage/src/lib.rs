@@ -6,6 +6,7 @@ mod audit_sink;
 pub mod idempotent;
 mod migrate;
 mod owner;
+mod read_cache;
 mod shard;
 pub mod sqlite;
 mod tasks;

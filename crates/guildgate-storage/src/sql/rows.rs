@@ -1,5 +1,6 @@
-//! Row <-> model mapping for SQLite.
+//! Row <-> model mapping (shared by the SQL backends).
 
+use super::DbRow;
 use guildgate_core::audit::ActorSource;
 use guildgate_core::capability::CapabilitySet;
 use guildgate_core::model::{
@@ -7,7 +8,6 @@ use guildgate_core::model::{
     Ticket, TokenAuth, TokenRecord,
 };
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use crate::{StoreError, StoreResult};
 
@@ -19,7 +19,7 @@ fn caps(text: &str) -> StoreResult<CapabilitySet> {
     CapabilitySet::parse_list("capabilities", text).map_err(|_| bad("capability list"))
 }
 
-pub fn guild(row: &SqliteRow) -> StoreResult<Guild> {
+pub fn guild(row: &DbRow) -> StoreResult<Guild> {
     Ok(Guild {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -30,7 +30,7 @@ pub fn guild(row: &SqliteRow) -> StoreResult<Guild> {
     })
 }
 
-pub fn member(row: &SqliteRow) -> StoreResult<Member> {
+pub fn member(row: &DbRow) -> StoreResult<Member> {
     Ok(Member {
         guild_id: row.try_get("guild_id")?,
         user_id: row.try_get("user_id")?,
@@ -43,7 +43,7 @@ pub const TOKEN_COLUMNS: &str = "t.id, t.guild_id, t.user_id, t.name, t.capabili
     t.allowed_cidrs, t.allow_self_reauth, t.created_at, t.expires_at, t.revoked_at, \
     t.revoked_reason, t.last_used_at, t.last_used_ip, t.source, t.replaced_by";
 
-pub fn token(row: &SqliteRow) -> StoreResult<TokenRecord> {
+pub fn token(row: &DbRow) -> StoreResult<TokenRecord> {
     let cidrs: String = row.try_get("allowed_cidrs")?;
     Ok(TokenRecord {
         id: row.try_get("id")?,
@@ -68,7 +68,7 @@ pub fn token(row: &SqliteRow) -> StoreResult<TokenRecord> {
     })
 }
 
-pub fn token_auth(row: &SqliteRow) -> StoreResult<TokenAuth> {
+pub fn token_auth(row: &DbRow) -> StoreResult<TokenAuth> {
     let issuer: Option<String> = row.try_get("issuer_capabilities")?;
     Ok(TokenAuth {
         token: token(row)?,
@@ -78,7 +78,7 @@ pub fn token_auth(row: &SqliteRow) -> StoreResult<TokenAuth> {
     })
 }
 
-pub fn window(row: &SqliteRow) -> StoreResult<ReauthWindow> {
+pub fn window(row: &DbRow) -> StoreResult<ReauthWindow> {
     Ok(ReauthWindow {
         window_id: row.try_get("id")?,
         token_id: row.try_get("token_id")?,
@@ -88,7 +88,7 @@ pub fn window(row: &SqliteRow) -> StoreResult<ReauthWindow> {
     })
 }
 
-pub fn strike(row: &SqliteRow) -> StoreResult<Strike> {
+pub fn strike(row: &DbRow) -> StoreResult<Strike> {
     let id: String = row.try_get("id")?;
     let severity = Severity::parse(row.try_get("severity")?).ok_or_else(|| bad("severity"))?;
     Ok(Strike {
@@ -109,7 +109,7 @@ pub fn strike(row: &SqliteRow) -> StoreResult<Strike> {
     })
 }
 
-pub fn ticket(row: &SqliteRow) -> StoreResult<Ticket> {
+pub fn ticket(row: &DbRow) -> StoreResult<Ticket> {
     Ok(Ticket {
         id: row.try_get("id")?,
         guild_id: row.try_get("guild_id")?,
@@ -122,17 +122,17 @@ pub fn ticket(row: &SqliteRow) -> StoreResult<Ticket> {
     })
 }
 
-fn opt_u32(row: &SqliteRow, col: &str) -> StoreResult<Option<u32>> {
+fn opt_u32(row: &DbRow, col: &str) -> StoreResult<Option<u32>> {
     let v: Option<i64> = row.try_get(col)?;
     v.map(|v| u32::try_from(v).map_err(|_| bad(col)))
         .transpose()
 }
 
-fn u32_of(row: &SqliteRow, col: &str) -> StoreResult<u32> {
+fn u32_of(row: &DbRow, col: &str) -> StoreResult<u32> {
     opt_u32(row, col)?.ok_or_else(|| bad(col))
 }
 
-pub fn ban(row: &SqliteRow) -> StoreResult<Ban> {
+pub fn ban(row: &DbRow) -> StoreResult<Ban> {
     Ok(Ban {
         id: row.try_get("id")?,
         guild_id: row.try_get("guild_id")?,
@@ -146,7 +146,7 @@ pub fn ban(row: &SqliteRow) -> StoreResult<Ban> {
     })
 }
 
-pub fn mute(row: &SqliteRow) -> StoreResult<Mute> {
+pub fn mute(row: &DbRow) -> StoreResult<Mute> {
     Ok(Mute {
         id: row.try_get("id")?,
         guild_id: row.try_get("guild_id")?,
@@ -159,7 +159,7 @@ pub fn mute(row: &SqliteRow) -> StoreResult<Mute> {
     })
 }
 
-pub fn server(row: &SqliteRow) -> StoreResult<GameServer> {
+pub fn server(row: &DbRow) -> StoreResult<GameServer> {
     let port: i64 = row.try_get("port")?;
     Ok(GameServer {
         id: row.try_get("id")?,
@@ -171,7 +171,7 @@ pub fn server(row: &SqliteRow) -> StoreResult<GameServer> {
     })
 }
 
-pub fn audit(row: &SqliteRow) -> StoreResult<AuditRow> {
+pub fn audit(row: &DbRow) -> StoreResult<AuditRow> {
     let status: Option<i64> = row.try_get("status")?;
     Ok(AuditRow {
         id: row.try_get("id")?,
@@ -192,7 +192,7 @@ pub fn audit(row: &SqliteRow) -> StoreResult<AuditRow> {
     })
 }
 
-pub fn device_code(row: &SqliteRow) -> StoreResult<guildgate_core::device::DeviceCode> {
+pub fn device_code(row: &DbRow) -> StoreResult<guildgate_core::device::DeviceCode> {
     use guildgate_core::device::{DeviceCode, DeviceStatus};
     let capabilities: Option<String> = row.try_get("capabilities")?;
     Ok(DeviceCode {
@@ -209,7 +209,7 @@ pub fn device_code(row: &SqliteRow) -> StoreResult<guildgate_core::device::Devic
     })
 }
 
-pub fn intent(row: &SqliteRow) -> StoreResult<guildgate_core::intent::Intent> {
+pub fn intent(row: &DbRow) -> StoreResult<guildgate_core::intent::Intent> {
     let action: String = row.try_get("action")?;
     Ok(guildgate_core::intent::Intent {
         id: row.try_get("id")?,

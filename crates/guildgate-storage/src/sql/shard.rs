@@ -1,14 +1,14 @@
-//! The shard surface on SQLite.
+//! The shard surface's storage on SQL (shared by the SQL backends).
 
+use super::DbRow;
 use async_trait::async_trait;
 use guildgate_core::clock::Millis;
 use guildgate_core::ids::new_ulid;
 use guildgate_core::shard::{ScopeSet, ShardKey};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::SqliteStore;
-use super::tx::SqliteTx;
+use super::Backend;
+use super::write_tx::BackendTx;
 use crate::shard::{
     DeliveryResult, DueDelivery, ShardDoc, ShardReads, ShardRow, ShardWrites, StoredEvent,
     TemporaryAssignment, WebhookRow,
@@ -20,7 +20,7 @@ const SHARD_SELECT: &str = "SELECT g.id AS guild_id, g.name AS guild_name, \
      COALESCE(s.version, 0) AS version, COALESCE(s.archive_version, 0) AS archive_version \
      FROM guilds g LEFT JOIN shards s ON s.guild_id = g.id WHERE g.id = $1";
 
-fn shard_row(row: &SqliteRow) -> StoreResult<ShardRow> {
+fn shard_row(row: &DbRow) -> StoreResult<ShardRow> {
     Ok(ShardRow {
         guild_id: row.try_get("guild_id")?,
         guild_name: row.try_get("guild_name")?,
@@ -31,7 +31,7 @@ fn shard_row(row: &SqliteRow) -> StoreResult<ShardRow> {
     })
 }
 
-fn key_row(row: &SqliteRow) -> StoreResult<ShardKey> {
+fn key_row(row: &DbRow) -> StoreResult<ShardKey> {
     Ok(ShardKey {
         id: row.try_get("id")?,
         guild_id: row.try_get("guild_id")?,
@@ -44,7 +44,7 @@ fn key_row(row: &SqliteRow) -> StoreResult<ShardKey> {
     })
 }
 
-fn event_row(row: &SqliteRow) -> StoreResult<StoredEvent> {
+fn event_row(row: &DbRow) -> StoreResult<StoredEvent> {
     Ok(StoredEvent {
         seq: row.try_get("seq")?,
         guild_id: row.try_get("guild_id")?,
@@ -54,7 +54,7 @@ fn event_row(row: &SqliteRow) -> StoreResult<StoredEvent> {
     })
 }
 
-fn doc_row(row: &SqliteRow) -> StoreResult<ShardDoc> {
+fn doc_row(row: &DbRow) -> StoreResult<ShardDoc> {
     Ok(ShardDoc {
         id: row.try_get("id")?,
         body: row.try_get("body")?,
@@ -63,7 +63,7 @@ fn doc_row(row: &SqliteRow) -> StoreResult<ShardDoc> {
     })
 }
 
-fn webhook_row(row: &SqliteRow) -> StoreResult<WebhookRow> {
+fn webhook_row(row: &DbRow) -> StoreResult<WebhookRow> {
     Ok(WebhookRow {
         id: row.try_get("id")?,
         guild_id: row.try_get("guild_id")?,
@@ -78,7 +78,7 @@ fn webhook_row(row: &SqliteRow) -> StoreResult<WebhookRow> {
 }
 
 #[async_trait]
-impl ShardReads for SqliteStore {
+impl ShardReads for Backend {
     async fn shard(&self, guild_id: &str) -> StoreResult<Option<ShardRow>> {
         let row = sqlx::query(SHARD_SELECT)
             .bind(guild_id)
@@ -223,7 +223,7 @@ impl ShardReads for SqliteStore {
 }
 
 #[async_trait]
-impl ShardWrites for SqliteTx {
+impl ShardWrites for BackendTx {
     async fn shard_for_update(&mut self, guild_id: &str) -> StoreResult<Option<ShardRow>> {
         let row = sqlx::query(SHARD_SELECT)
             .bind(guild_id)
@@ -307,25 +307,27 @@ impl ShardWrites for SqliteTx {
         at: Millis,
         data: &str,
     ) -> StoreResult<i64> {
-        let seq = sqlx::query(
-            "INSERT INTO shard_events (guild_id, type, at, data) VALUES ($1, $2, $3, $4)",
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO shard_events (guild_id, type, at, data) VALUES ($1, $2, $3, $4) \
+             RETURNING seq",
         )
         .bind(guild_id)
         .bind(kind)
         .bind(at)
         .bind(data)
-        .execute(&mut *self.tx)
-        .await?
-        .last_insert_rowid();
-        let webhooks: Vec<String> = sqlx::query_scalar(
-            "SELECT w.id FROM shard_webhooks w WHERE w.guild_id = $1 AND w.disabled_at IS NULL \
-             AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = $2 OR value = '*')",
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let webhooks: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, events FROM shard_webhooks WHERE guild_id = $1 AND disabled_at IS NULL",
         )
         .bind(guild_id)
-        .bind(kind)
         .fetch_all(&mut *self.tx)
         .await?;
-        for webhook in webhooks {
+        let wanted = |events: &str| {
+            serde_json::from_str::<Vec<String>>(events)
+                .is_ok_and(|list| list.iter().any(|e| e == kind || e == "*"))
+        };
+        for (webhook, _) in webhooks.into_iter().filter(|(_, events)| wanted(events)) {
             sqlx::query(
                 "INSERT INTO shard_deliveries (id, webhook_id, event_seq, next_attempt_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $4)",

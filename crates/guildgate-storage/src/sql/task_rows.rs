@@ -1,10 +1,10 @@
 //! Row <-> model mapping for the tasks tables.
 
+use super::DbRow;
 use guildgate_core::tasks::{
     Container, Label, Role, ScopeSet, Task, TaskStatus, TaskUser, TasksKey, Workspace,
 };
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use crate::{ContainerKind, StoreError, StoreResult};
 
@@ -23,7 +23,7 @@ pub(super) fn ids(text: &str) -> StoreResult<Vec<i64>> {
     serde_json::from_str(text).map_err(|_| bad("id list"))
 }
 
-pub(super) fn key_row(row: &SqliteRow) -> StoreResult<TasksKey> {
+pub(super) fn key_row(row: &DbRow) -> StoreResult<TasksKey> {
     Ok(TasksKey {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
@@ -35,7 +35,7 @@ pub(super) fn key_row(row: &SqliteRow) -> StoreResult<TasksKey> {
     })
 }
 
-pub(super) fn user_row(row: &SqliteRow) -> StoreResult<TaskUser> {
+pub(super) fn user_row(row: &DbRow) -> StoreResult<TaskUser> {
     Ok(TaskUser {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
@@ -45,11 +45,11 @@ pub(super) fn user_row(row: &SqliteRow) -> StoreResult<TaskUser> {
     })
 }
 
-pub(super) fn role(row: &SqliteRow) -> StoreResult<Role> {
+pub(super) fn role(row: &DbRow) -> StoreResult<Role> {
     Role::parse(row.try_get("role")?).ok_or_else(|| bad("role"))
 }
 
-pub(super) fn workspace_row(row: &SqliteRow) -> StoreResult<Workspace> {
+pub(super) fn workspace_row(row: &DbRow) -> StoreResult<Workspace> {
     Ok(Workspace {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -64,7 +64,7 @@ pub(super) fn workspace_row(row: &SqliteRow) -> StoreResult<Workspace> {
     })
 }
 
-pub(super) fn status_row(row: &SqliteRow) -> StoreResult<TaskStatus> {
+pub(super) fn status_row(row: &DbRow) -> StoreResult<TaskStatus> {
     Ok(TaskStatus {
         id: row.try_get("id")?,
         workspace_id: row.try_get("workspace_id")?,
@@ -77,7 +77,7 @@ pub(super) fn status_row(row: &SqliteRow) -> StoreResult<TaskStatus> {
     })
 }
 
-pub(super) fn label_row(row: &SqliteRow) -> StoreResult<Label> {
+pub(super) fn label_row(row: &DbRow) -> StoreResult<Label> {
     Ok(Label {
         id: row.try_get("id")?,
         workspace_id: row.try_get("workspace_id")?,
@@ -87,7 +87,7 @@ pub(super) fn label_row(row: &SqliteRow) -> StoreResult<Label> {
     })
 }
 
-pub(super) fn container_row(kind: ContainerKind, row: &SqliteRow) -> StoreResult<Container> {
+pub(super) fn container_row(kind: ContainerKind, row: &DbRow) -> StoreResult<Container> {
     Ok(Container {
         id: row.try_get("id")?,
         workspace_id: row.try_get("workspace_id")?,
@@ -103,7 +103,7 @@ pub(super) fn container_row(kind: ContainerKind, row: &SqliteRow) -> StoreResult
     })
 }
 
-pub(super) fn task_row(row: &SqliteRow) -> StoreResult<Task> {
+pub(super) fn task_row(row: &DbRow) -> StoreResult<Task> {
     let custom: String = row.try_get("custom_fields")?;
     Ok(Task {
         id: row.try_get("id")?,

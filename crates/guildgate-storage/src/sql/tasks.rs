@@ -1,4 +1,4 @@
-//! The tasks surface on SQLite.
+//! The tasks surface's storage on SQL (shared by the SQL backends).
 
 use async_trait::async_trait;
 use guildgate_core::clock::Millis;
@@ -8,16 +8,16 @@ use guildgate_core::tasks::{
 };
 use sqlx::Row;
 
-use super::SqliteStore;
+use super::Backend;
 use super::task_rows::*;
-use super::tx::SqliteTx;
+use super::write_tx::BackendTx;
 use crate::{ContainerKind, NewTask, StoreResult, TaskReads, TaskWrites};
 
 const WORKSPACE_WITH_ROLE: &str = "SELECT w.*, m.role FROM workspaces w \
     JOIN workspace_members m ON m.workspace_id = w.id AND m.user_id = $1";
 
 #[async_trait]
-impl TaskReads for SqliteStore {
+impl TaskReads for Backend {
     async fn tasks_key_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<TasksKey>> {
         let row = sqlx::query("SELECT * FROM tasks_api_keys WHERE secret_hash = $1")
             .bind(secret_hash)
@@ -180,14 +180,16 @@ impl TaskReads for SqliteStore {
         if parent_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list = serde_json::to_string(parent_ids).map_err(|_| bad("id list"))?;
-        let rows = sqlx::query(
-            "SELECT * FROM tasks WHERE deleted_at IS NULL \
-             AND parent_id IN (SELECT value FROM json_each($1)) ORDER BY id",
-        )
-        .bind(list)
-        .fetch_all(&self.reader)
-        .await?;
+        let placeholders: Vec<String> = (1..=parent_ids.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT * FROM tasks WHERE deleted_at IS NULL AND parent_id IN ({}) ORDER BY id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in parent_ids {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.reader).await?;
         rows.iter().map(task_row).collect()
     }
 
@@ -227,16 +229,17 @@ const DEFAULT_STATUSES: [(&str, &str, &str); 4] = [
 ];
 
 #[async_trait]
-impl TaskWrites for SqliteTx {
+impl TaskWrites for BackendTx {
     async fn insert_task_user(&mut self, email: &str, name: &str, now: Millis) -> StoreResult<i64> {
-        let done =
-            sqlx::query("INSERT INTO task_users (email, name, created_at) VALUES ($1, $2, $3)")
-                .bind(email)
-                .bind(name)
-                .bind(now)
-                .execute(&mut *self.tx)
-                .await?;
-        Ok(done.last_insert_rowid())
+        let done = sqlx::query(
+            "INSERT INTO task_users (email, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(email)
+        .bind(name)
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(done.try_get::<i64, _>(0)?)
     }
 
     async fn insert_workspace(
@@ -247,15 +250,15 @@ impl TaskWrites for SqliteTx {
         now: Millis,
     ) -> StoreResult<i64> {
         let id = sqlx::query(
-            "INSERT INTO workspaces (name, slug, owner_id, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO workspaces (name, slug, owner_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(name)
         .bind(slug)
         .bind(owner_id)
         .bind(now)
-        .execute(&mut *self.tx)
+        .fetch_one(&mut *self.tx)
         .await?
-        .last_insert_rowid();
+        .try_get::<i64, _>(0)?;
         self.upsert_workspace_member(id, owner_id, Role::Owner, now)
             .await?;
         for (name, category, color) in DEFAULT_STATUSES {
@@ -302,7 +305,7 @@ impl TaskWrites for SqliteTx {
         .await?;
         let id = sqlx::query(
             "INSERT INTO task_statuses (workspace_id, name, category, icon, color, position, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(workspace_id)
         .bind(name)
@@ -311,9 +314,9 @@ impl TaskWrites for SqliteTx {
         .bind(color)
         .bind(position)
         .bind(now)
-        .execute(&mut *self.tx)
+        .fetch_one(&mut *self.tx)
         .await?
-        .last_insert_rowid();
+        .try_get::<i64, _>(0)?;
         Ok(TaskStatus {
             id,
             workspace_id,
@@ -333,14 +336,14 @@ impl TaskWrites for SqliteTx {
         color: &str,
         now: Millis,
     ) -> StoreResult<Label> {
-        let id = sqlx::query("INSERT INTO task_labels (workspace_id, name, color, created_at) VALUES ($1, $2, $3, $4)")
+        let id = sqlx::query("INSERT INTO task_labels (workspace_id, name, color, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(workspace_id)
             .bind(name)
             .bind(color)
             .bind(now)
-            .execute(&mut *self.tx)
+            .fetch_one(&mut *self.tx)
             .await?
-            .last_insert_rowid();
+            .try_get::<i64, _>(0)?;
         Ok(Label {
             id,
             workspace_id,
@@ -354,11 +357,11 @@ impl TaskWrites for SqliteTx {
         let done = match kind {
             ContainerKind::Folder => sqlx::query(
                 "INSERT INTO task_folders (workspace_id, name, icon, color, created_at, updated_at) \
-                 SELECT $1, $2, $3, $4, $5, $5 WHERE $6 IS NULL",
+                 SELECT $1, $2, $3, $4, $5, $5 WHERE $6 IS NULL RETURNING id",
             ),
             ContainerKind::List => sqlx::query(
                 "INSERT INTO task_lists (workspace_id, name, icon, color, created_at, updated_at, folder_id) \
-                 VALUES ($1, $2, $3, $4, $5, $5, $6)",
+                 VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
             ),
         }
         .bind(c.workspace_id)
@@ -367,9 +370,9 @@ impl TaskWrites for SqliteTx {
         .bind(&c.color)
         .bind(c.created_at)
         .bind(c.folder_id)
-        .execute(&mut *self.tx)
+        .fetch_one(&mut *self.tx)
         .await?;
-        Ok(done.last_insert_rowid())
+        Ok(done.try_get::<i64, _>(0)?)
     }
 
     async fn update_container(&mut self, kind: ContainerKind, c: &Container) -> StoreResult<()> {
@@ -430,7 +433,7 @@ impl TaskWrites for SqliteTx {
         let done = sqlx::query(
             "INSERT INTO tasks (workspace_id, list_id, parent_id, identifier, title, description, priority, \
              status_id, due_date, start_date, creator_id, assignee_ids, label_ids, custom_fields, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
         )
         .bind(t.workspace_id)
         .bind(t.list_id)
@@ -447,9 +450,9 @@ impl TaskWrites for SqliteTx {
         .bind(serde_json::to_string(&t.label_ids).map_err(|_| bad("ids"))?)
         .bind(t.custom_fields.to_string())
         .bind(now)
-        .execute(&mut *self.tx)
+        .fetch_one(&mut *self.tx)
         .await?;
-        Ok((done.last_insert_rowid(), identifier))
+        Ok((done.try_get::<i64, _>(0)?, identifier))
     }
 
     async fn update_task(&mut self, t: &Task) -> StoreResult<()> {
@@ -492,14 +495,14 @@ impl TaskWrites for SqliteTx {
         content: &str,
         now: Millis,
     ) -> StoreResult<i64> {
-        let done = sqlx::query("INSERT INTO task_comments (task_id, user_id, content, created_at) VALUES ($1, $2, $3, $4)")
+        let done = sqlx::query("INSERT INTO task_comments (task_id, user_id, content, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(task_id)
             .bind(user_id)
             .bind(content)
             .bind(now)
-            .execute(&mut *self.tx)
+            .fetch_one(&mut *self.tx)
             .await?;
-        Ok(done.last_insert_rowid())
+        Ok(done.try_get::<i64, _>(0)?)
     }
 
     async fn insert_tasks_key(&mut self, key: &TasksKey, secret_hash: &[u8]) -> StoreResult<()> {

@@ -1,19 +1,19 @@
-//! SQLite implementation of the dashboard's storage.
+//! The dashboard's storage on SQL (shared by the SQLite and PostgreSQL backends).
 
+use super::DbRow;
 use async_trait::async_trait;
 use guildgate_core::account::{DashboardUser, Session};
 use guildgate_core::clock::Millis;
 use guildgate_core::device::DeviceCode;
 use guildgate_core::model::{Guild, TokenRecord};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::SqliteStore;
+use super::Backend;
 use super::rows::{self, TOKEN_COLUMNS};
-use super::tx::SqliteTx;
+use super::write_tx::BackendTx;
 use crate::{OwnerReads, OwnerWrites, StoreResult};
 
-fn user_row(row: &SqliteRow) -> StoreResult<DashboardUser> {
+fn user_row(row: &DbRow) -> StoreResult<DashboardUser> {
     Ok(DashboardUser {
         user_id: row.try_get("user_id")?,
         password_hash: row.try_get("password_hash")?,
@@ -23,7 +23,7 @@ fn user_row(row: &SqliteRow) -> StoreResult<DashboardUser> {
 }
 
 #[async_trait]
-impl OwnerReads for SqliteStore {
+impl OwnerReads for Backend {
     async fn dashboard_user(&self, user_id: &str) -> StoreResult<Option<DashboardUser>> {
         let row = sqlx::query("SELECT * FROM dashboard_users WHERE user_id = $1")
             .bind(user_id)
@@ -73,7 +73,7 @@ impl OwnerReads for SqliteStore {
 }
 
 #[async_trait]
-impl OwnerWrites for SqliteTx {
+impl OwnerWrites for BackendTx {
     async fn upsert_dashboard_user(&mut self, user: &DashboardUser) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO dashboard_users (user_id, password_hash, email, created_at) \

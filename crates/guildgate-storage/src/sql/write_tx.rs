@@ -1,9 +1,10 @@
-//! The SQLite write transaction.
+//! The write transaction both SQL backends share: one backend write (`super::Write`)
+//! carrying every change, its audit row and (for idempotent calls) its saved response.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::group::Savepoint;
+use super::Write;
 use async_trait::async_trait;
 use guildgate_core::audit::AuditEvent;
 use guildgate_core::clock::Millis;
@@ -17,8 +18,8 @@ use guildgate_core::model::{
 use super::rows;
 use crate::{RevokeScope, StoreResult, WriteTx};
 
-pub struct SqliteTx {
-    pub(super) tx: Savepoint,
+pub struct BackendTx {
+    pub(super) tx: Write,
     auth_generation: Arc<AtomicU64>,
     /// This transaction changes what some token may do: caches must forget on commit.
     pub(super) touches_auth: bool,
@@ -26,9 +27,9 @@ pub struct SqliteTx {
     data_generation: Option<Arc<AtomicU64>>,
 }
 
-impl SqliteTx {
+impl BackendTx {
     pub fn new(
-        tx: Savepoint,
+        tx: Write,
         auth_generation: Arc<AtomicU64>,
         data_generation: Option<Arc<AtomicU64>>,
     ) -> Self {
@@ -51,7 +52,7 @@ fn cidr_list(token: &TokenRecord) -> String {
 }
 
 #[async_trait]
-impl WriteTx for SqliteTx {
+impl WriteTx for BackendTx {
     async fn insert_guild(&mut self, guild: &Guild) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO guilds (id, name, owner_id, tier, created_at, mcp_enabled) \
@@ -536,10 +537,7 @@ const AUDIT_ROWS_PER_STATEMENT: usize = 64;
 const AUDIT_COLUMNS: usize = 16;
 
 /// Inserts audit rows, many per statement.
-pub async fn insert_audit_rows(
-    conn: &mut sqlx::SqliteConnection,
-    events: &[AuditEvent],
-) -> StoreResult<()> {
+pub async fn insert_audit_rows(conn: &mut super::Conn, events: &[AuditEvent]) -> StoreResult<()> {
     for chunk in events.chunks(AUDIT_ROWS_PER_STATEMENT) {
         let mut sql = String::from(
             "INSERT INTO audit_log (id, at, guild_id, actor_source, actor_user_id, token_id, \
@@ -554,7 +552,7 @@ pub async fn insert_audit_rows(
                 if column > 0 {
                     sql.push(',');
                 }
-                sql.push('?');
+                sql.push_str(&format!("${}", row * AUDIT_COLUMNS + column + 1));
             }
             sql.push(')');
         }
