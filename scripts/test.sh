@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, the HTTP integration tests (a real server on loopback
-# over a temporary SQLite database), the binary's CLI tests, then the documented REST
-# quickstart walked against a release build, and the dashboard and status widget in
-# headless Chromium (installed from Debian's packages when missing). Needs cargo, python3
-# and apt-get.
+# over a temporary SQLite database, then again over a throwaway PostgreSQL server), the
+# binary's CLI tests, the dashboard and status widget in headless Chromium, then the
+# documented REST quickstart walked against a release build. What is missing (Chromium,
+# tesseract, PostgreSQL, a Python verifier) is installed from Debian's packages or PyPI.
+# Needs cargo, python3 and apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The dashboard's and the status widget's browser tests drive Debian's headless Chromium
@@ -31,11 +32,45 @@ if ! python3 -c 'import standardwebhooks' >/dev/null 2>&1; then
       python3 -m pip install --quiet --break-system-packages standardwebhooks
     }
 fi
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-else
-  cargo test --workspace --locked --no-fail-fast
+# The integration suite runs twice: on SQLite (the embedded default), then on a throwaway
+# PostgreSQL server on a loopback port, stopped again when this script exits.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "installing postgresql for the PostgreSQL run of the suite"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+PG_DIR=$(mktemp -d)
+PG_PORT=${GUILDGATE_TEST_PG_PORT:-55432}
+AS_PG=()
+if [ "$(id -u)" = 0 ]; then
+  # PostgreSQL refuses to run as root: the Debian package's postgres user runs it.
+  chown postgres "$PG_DIR"
+  AS_PG=(runuser -u postgres --)
+fi
+stop_postgres() {
+  "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$PG_DIR"
+}
+trap stop_postgres EXIT
+"${AS_PG[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync >/dev/null
+# A scratch server: no fsync (its data is thrown away), enough connections for the tests.
+"${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -o \
+  "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  start >/dev/null
+run_suite() {
+  if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast
+  else
+    cargo test --workspace --locked --no-fail-fast
+  fi
+}
+echo "== the suite on SQLite"
+run_suite
+echo "== the suite on PostgreSQL (127.0.0.1:$PG_PORT)"
+GUILDGATE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$PG_PORT/postgres" run_suite
 cargo build --release --locked --bin guildgate
 if [ -f ../shared/checks/quickstart.py ]; then
   python3 ../shared/checks/quickstart.py target/release/guildgate

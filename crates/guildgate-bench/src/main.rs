@@ -27,7 +27,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use guildgate_core::crypto::SecretKey;
-use guildgate_storage::SqliteStore;
+use guildgate_storage::{SqliteStore, Store};
 use serde_json::json;
 
 use report::Row;

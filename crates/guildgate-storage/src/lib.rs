@@ -1,15 +1,22 @@
 //! Persistence behind one interface. `Store` answers reads; `WriteTx` makes changes, and
 //! every change commits in the same transaction as its audit row (and, for idempotent
-//! calls, its saved response). SQLite is the embedded default; no SQL leaves this crate.
+//! calls, its saved response). SQLite is the embedded default, PostgreSQL serves several
+//! instances; both run the same SQL (`src/sql/`). No SQL leaves this crate.
+
+// Each backend compiles the shared SQL files of `src/sql/` as its own modules, against its
+// own row, connection and pool types: loading them twice is the design.
+#![allow(clippy::duplicate_mod)]
 
 mod audit_sink;
 pub mod idempotent;
 mod migrate;
 mod owner;
+pub mod postgres;
 mod read_cache;
 mod shard;
 pub mod sqlite;
 mod tasks;
+pub mod testing;
 
 pub use owner::{OwnerReads, OwnerWrites};
 pub use shard::{
@@ -29,6 +36,24 @@ use guildgate_core::model::{
 };
 
 pub use audit_sink::AuditSink;
+
+/// Opens the store a database URL names: `postgres://` (or `postgresql://`) for
+/// PostgreSQL, anything else for SQLite (`sqlite://path` or a bare path; `durability`
+/// applies to SQLite only, PostgreSQL's is the server's `synchronous_commit`).
+pub async fn open(url: &str, durability: Durability) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if is_postgres(url) {
+        Ok(std::sync::Arc::new(PgStore::open(url).await?))
+    } else {
+        Ok(std::sync::Arc::new(
+            SqliteStore::open_with(url, durability).await?,
+        ))
+    }
+}
+
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+pub use postgres::PgStore;
 pub use sqlite::{Durability, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +117,8 @@ pub enum IdempotencyStart {
 #[async_trait]
 pub trait Store: TaskReads + OwnerReads + ShardReads + Send + Sync + 'static {
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>>;
+    /// Waits for pending commits and closes the connections.
+    async fn close(&self);
     /// Changes whenever a commit of this process revokes tokens or changes a member's
     /// capabilities or a guild's tier or features: a token cache keyed on it never serves
     /// a stale grant for a change made here. (Changes made by another process, such as the

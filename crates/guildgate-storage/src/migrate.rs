@@ -1,5 +1,5 @@
-//! A small migration runner shared by the backends: numbered SQL files compiled into the
-//! binary, each applied once in its own transaction and recorded in `schema_migrations`.
+//! The migrations of each backend: numbered SQL files compiled into the binary (one folder
+//! per backend, the same numbers and names), applied by `sql/schema.rs`.
 
 /// `(version, name, sql)`, in order.
 pub type Migration = (i64, &'static str, &'static str);
@@ -14,8 +14,18 @@ pub const SQLITE: &[Migration] = &[
     (6, "shard", include_str!("../migrations/sqlite/0006_shard.sql")),
 ];
 
+#[rustfmt::skip]
+pub const POSTGRES: &[Migration] = &[
+    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    (2, "tasks", include_str!("../migrations/postgres/0002_tasks.sql")),
+    (3, "device_flow", include_str!("../migrations/postgres/0003_device_flow.sql")),
+    (4, "upstream_intents", include_str!("../migrations/postgres/0004_upstream_intents.sql")),
+    (5, "dashboard", include_str!("../migrations/postgres/0005_dashboard.sql")),
+    (6, "shard", include_str!("../migrations/postgres/0006_shard.sql")),
+];
+
 pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)";
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
 /// Splits a migration file into statements: `--` comments are dropped first, then the
 /// text is cut at `;` (our files never put `;` inside a string literal).

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use guildgate_core::clock::SystemClock;
 use guildgate_core::net::TrustedProxies;
 use guildgate_guild_api::{AppState, Enforcer, GuildApiConfig};
-use guildgate_storage::SqliteStore;
+use guildgate_storage::Store;
 use guildgate_tasks_api::{TasksConfig, TasksState};
 
 use crate::config::Config;
 
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let key = config.secret_key()?;
-    let store = Arc::new(SqliteStore::open_with(&config.database_url, config.durability()?).await?);
+    let store = guildgate_storage::open(&config.database_url, config.durability()?).await?;
     let api_config = GuildApiConfig {
         dashboard_base_url: config.public_base_url(),
         trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
@@ -149,7 +149,7 @@ async fn sweep_expired_bans(state: AppState) {
 
 /// Once a minute: rotated tokens whose grace period is over are revoked, and expired
 /// dashboard sessions are deleted.
-async fn sweep_owner_records(store: Arc<SqliteStore>) {
+async fn sweep_owner_records(store: Arc<dyn Store>) {
     use guildgate_core::clock::Clock;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
@@ -170,9 +170,8 @@ async fn sweep_owner_records(store: Arc<SqliteStore>) {
 }
 
 /// Saved idempotent responses are kept 24 hours, then dropped once an hour.
-async fn expire_idempotency_keys(store: Arc<SqliteStore>) {
+async fn expire_idempotency_keys(store: Arc<dyn Store>) {
     use guildgate_core::clock::{Clock, DAY, HOUR};
-    use guildgate_storage::Store;
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(HOUR as u64));
     loop {
         tick.tick().await;

@@ -11,7 +11,7 @@ use guildgate_core::model::{Guild, GuildTier, Member};
 use guildgate_dashboard::{DashboardConfig, DashboardState};
 use guildgate_guild_api::{AppState, GuildApiConfig, RecordOnly};
 use guildgate_owner::{Actor, Owner, create_user};
-pub use guildgate_storage::{SqliteStore, Store, TaskReads, TaskWrites};
+pub use guildgate_storage::{Durability, Store, TaskReads, TaskWrites};
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct Dash {
     pub base: String,
     pub clock: ManualClock,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub key: SecretKey,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -106,8 +106,12 @@ impl Dash {
 
     pub async fn start_with(config: DashboardConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}", dir.path().join("gg.db").display());
-        let store = Arc::new(SqliteStore::open(&db).await.unwrap());
+        let db = guildgate_storage::testing::scratch_database_url(dir.path())
+            .await
+            .unwrap();
+        let store = guildgate_storage::open(&db, Durability::Full)
+            .await
+            .unwrap();
         let clock = ManualClock::starting_at(parse_rfc3339("2026-05-12T20:00:00Z").unwrap());
         let key = SecretKey::generate();
         let guild_api = AppState::new(
@@ -163,7 +167,7 @@ impl Dash {
         self.clock.now()
     }
 
-    pub fn owner(&self) -> (Arc<SqliteStore>, guildgate_core::crypto::SecretHasher) {
+    pub fn owner(&self) -> (Arc<dyn Store>, guildgate_core::crypto::SecretHasher) {
         (self.store.clone(), self.key.secret_hasher())
     }
 

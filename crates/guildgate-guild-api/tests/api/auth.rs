@@ -249,9 +249,9 @@ async fn no_plaintext_secret_reaches_the_database() {
     app.server().await;
     app.audit_rows().await;
     app.store.close().await;
-    let mut bytes = std::fs::read(&app.db_path).unwrap();
-    bytes.extend(std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default());
-    let haystack = String::from_utf8_lossy(&bytes);
+    let haystack = guildgate_storage::testing::database_contents(&app.db_url)
+        .await
+        .unwrap();
     assert!(
         !haystack.contains(&token.secret[7..]),
         "token secret found in the database"

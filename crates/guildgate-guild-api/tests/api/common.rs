@@ -17,7 +17,7 @@ use guildgate_core::model::{
 use guildgate_core::net::TrustedProxies;
 use guildgate_core::token::GUILD_TOKEN;
 use guildgate_guild_api::{AppState, Enforcer, GuildApiConfig, RecordOnly};
-use guildgate_storage::{RevokeScope, SqliteStore, Store};
+use guildgate_storage::{Durability, RevokeScope, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -30,9 +30,10 @@ pub const TARGET: &str = "583912000000000000";
 pub struct TestApp {
     pub base: String,
     pub clock: ManualClock,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub key: SecretKey,
-    pub db_path: std::path::PathBuf,
+    /// The scratch database (SQLite in the temporary directory, or PostgreSQL).
+    pub db_url: String,
     pub http: reqwest::Client,
     pub state: AppState,
     _dir: tempfile::TempDir,
@@ -98,12 +99,12 @@ impl TestApp {
 
     pub async fn start_with(options: Options) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db_path = dir.path().join("guildgate.db");
-        let store = Arc::new(
-            SqliteStore::open(&format!("sqlite://{}", db_path.display()))
-                .await
-                .unwrap(),
-        );
+        let db_url = guildgate_storage::testing::scratch_database_url(dir.path())
+            .await
+            .unwrap();
+        let store = guildgate_storage::open(&db_url, Durability::Full)
+            .await
+            .unwrap();
         let clock = ManualClock::starting_at(parse_rfc3339("2026-05-12T20:00:00Z").unwrap());
         let key = SecretKey::generate();
         let config = GuildApiConfig {
@@ -136,7 +137,7 @@ impl TestApp {
             clock,
             store,
             key,
-            db_path,
+            db_url,
             http: reqwest::Client::new(),
             state,
             _dir: dir,

@@ -313,15 +313,9 @@ async fn an_intent_left_by_a_crash_is_applied_and_recorded_once_at_the_next_star
 async fn an_unhandled_failure_is_a_bare_internal_error() {
     let app = TestApp::start().await;
     let token = app.mint("bans.read").await;
-    use sqlx::Connection;
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", app.db_path.display()))
+    guildgate_storage::testing::execute_raw(&app.db_url, "DROP TABLE bans")
         .await
         .unwrap();
-    sqlx::query("DROP TABLE bans")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
     let reply = app.get(&g("/bans"), &token.secret).await;
     let err = reply.expect_error(500, "INTERNAL_ERROR");
     assert_eq!(err["retryable"], true);

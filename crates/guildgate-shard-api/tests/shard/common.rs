@@ -11,7 +11,7 @@ use guildgate_core::model::{Guild, GuildTier};
 use guildgate_core::shard::{ScopeSet, ShardTier};
 use guildgate_owner::{Actor, Owner};
 use guildgate_shard_api::{ShardSettings, ShardState};
-use guildgate_storage::{AuditSink, SqliteStore, Store};
+use guildgate_storage::{AuditSink, Durability, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -22,7 +22,9 @@ pub const ALL_SCOPES: &str = "read:status,read:roster,read:roster:roles,read:ass
 pub struct Shard {
     pub base: String,
     pub clock: ManualClock,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
+    /// The scratch database (SQLite in `dir`, or PostgreSQL when the run asks for it).
+    pub url: String,
     pub key: SecretKey,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
@@ -59,8 +61,11 @@ impl Shard {
     /// A shard whose clock starts at the real time (webhook verifiers check timestamps).
     pub async fn start_with(settings: ShardSettings) -> Self {
         let dir = Arc::new(tempfile::tempdir().unwrap());
+        let url = guildgate_storage::testing::scratch_database_url(dir.path())
+            .await
+            .unwrap();
         let clock = ManualClock::starting_at(SystemClock.now());
-        let shard = Self::boot(dir, clock, SecretKey::generate(), settings).await;
+        let shard = Self::boot(dir, url, clock, SecretKey::generate(), settings).await;
         let mut tx = shard.store.begin().await.unwrap();
         for (id, name) in [(GUILD, "Test Wing"), (OTHER_GUILD, "Elsewhere")] {
             tx.insert_guild(&Guild {
@@ -80,15 +85,14 @@ impl Shard {
 
     async fn boot(
         dir: Arc<tempfile::TempDir>,
+        url: String,
         clock: ManualClock,
         key: SecretKey,
         settings: ShardSettings,
     ) -> Self {
-        let store = Arc::new(
-            SqliteStore::open(&format!("sqlite://{}/s.db", dir.path().display()))
-                .await
-                .unwrap(),
-        );
+        let store = guildgate_storage::open(&url, Durability::Full)
+            .await
+            .unwrap();
         let audit = AuditSink::spawn(store.clone());
         let state = ShardState::new(
             store.clone(),
@@ -116,6 +120,7 @@ impl Shard {
             base: format!("http://{addr}"),
             clock,
             store,
+            url,
             key,
             http: reqwest::Client::new(),
             server,
@@ -128,9 +133,14 @@ impl Shard {
     pub async fn restart(self, settings: ShardSettings) -> Self {
         self.server.abort();
         self.workers.abort();
-        let (dir, clock, key) = (self.dir.clone(), self.clock.clone(), self.key.clone());
+        let (dir, url, clock, key) = (
+            self.dir.clone(),
+            self.url.clone(),
+            self.clock.clone(),
+            self.key.clone(),
+        );
         self.store.close().await;
-        Self::boot(dir, clock, key, settings).await
+        Self::boot(dir, url, clock, key, settings).await
     }
 
     pub async fn mint_in(&self, guild: &str, scopes: &str) -> String {

@@ -4,8 +4,6 @@ use guildgate_core::shard::SHARD_ROUTES;
 use reqwest::Method;
 use serde_json::json;
 
-use guildgate_storage::ShardReads;
-
 use crate::common::{GUILD, OTHER_GUILD, Shard};
 
 #[tokio::test]

@@ -1,7 +1,6 @@
 //! Join links: created with a token shown once, resolved within their expiry and use
 //! limit, revocable.
 
-use guildgate_storage::ShardReads;
 use serde_json::json;
 
 use crate::common::*;

@@ -123,7 +123,7 @@ impl ShardReads for Backend {
         )
         .bind(guild_id)
         .bind(after_seq)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(event_row).collect()
@@ -175,7 +175,7 @@ impl ShardReads for Backend {
              ORDER BY d.next_attempt_at, e.seq LIMIT $2",
         )
         .bind(now)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
         rows.iter()
@@ -206,7 +206,7 @@ impl ShardReads for Backend {
              ORDER BY expires_at LIMIT $2",
         )
         .bind(now)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
         rows.iter()
@@ -225,7 +225,9 @@ impl ShardReads for Backend {
 #[async_trait]
 impl ShardWrites for BackendTx {
     async fn shard_for_update(&mut self, guild_id: &str) -> StoreResult<Option<ShardRow>> {
-        let row = sqlx::query(SHARD_SELECT)
+        // The guild row is the lock that orders every change of its shard.
+        let sql = format!("{SHARD_SELECT}{}", super::lock_rows("g"));
+        let row = sqlx::query(&sql)
             .bind(guild_id)
             .fetch_optional(&mut *self.tx)
             .await?;

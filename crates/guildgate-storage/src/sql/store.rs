@@ -89,6 +89,11 @@ impl Store for Backend {
         )))
     }
 
+    async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
     fn auth_generation(&self) -> u64 {
         self.auth_generation.load(Ordering::Acquire)
     }
@@ -344,7 +349,8 @@ impl Store for Backend {
         // Audit rows are not data any cached page shows: no data generation bump.
         let mut tx = self.writer.begin().await?;
         write_tx::insert_audit_rows(&mut tx, events).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn touch_tokens(&self, uses: &[(String, Millis, String)]) -> StoreResult<()> {
@@ -373,28 +379,36 @@ impl Store for Backend {
         stale_before: Millis,
     ) -> StoreResult<IdempotencyStart> {
         let mut tx = self.writer.begin().await?;
-        let row = sqlx::query(
-            "SELECT fingerprint, locked_at, status, body FROM idempotency_keys \
-             WHERE token_id = $1 AND key = $2",
+        // Insert first: of two first uses racing on several connections, one inserts and
+        // the other finds its row (locked until the first commits) below.
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (token_id, key, fingerprint, locked_at, created_at) \
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (token_id, key) DO NOTHING",
         )
         .bind(token_id)
         .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let outcome = match row {
-            None => {
-                sqlx::query(
-                    "INSERT INTO idempotency_keys (token_id, key, fingerprint, locked_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $4)",
-                )
+        .bind(fingerprint)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = if inserted {
+            None
+        } else {
+            let sql = format!(
+                "SELECT fingerprint, locked_at, status, body FROM idempotency_keys \
+                 WHERE token_id = $1 AND key = $2{}",
+                super::lock_rows("idempotency_keys")
+            );
+            sqlx::query(&sql)
                 .bind(token_id)
                 .bind(key)
-                .bind(fingerprint)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                IdempotencyStart::Proceed
-            }
+                .fetch_optional(&mut *tx)
+                .await?
+        };
+        let outcome = match row {
+            None => IdempotencyStart::Proceed,
             Some(row) => {
                 let saved: Vec<u8> = row.try_get("fingerprint")?;
                 let status: Option<i64> = row.try_get("status")?;
@@ -432,7 +446,8 @@ impl Store for Backend {
         .bind(key)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn expire_idempotency(&self, before: Millis) -> StoreResult<u64> {

@@ -300,13 +300,15 @@ impl WriteTx for BackendTx {
     }
 
     async fn strike(&mut self, guild_id: &str, id: &str) -> StoreResult<Option<Strike>> {
-        let row = sqlx::query(
-            "SELECT * FROM strikes WHERE guild_id = $1 AND id = $2 AND removed_at IS NULL",
-        )
-        .bind(guild_id)
-        .bind(id)
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        let sql = format!(
+            "SELECT * FROM strikes WHERE guild_id = $1 AND id = $2 AND removed_at IS NULL{}",
+            super::lock_rows("strikes")
+        );
+        let row = sqlx::query(&sql)
+            .bind(guild_id)
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
         row.as_ref().map(rows::strike).transpose()
     }
 
@@ -339,7 +341,11 @@ impl WriteTx for BackendTx {
     }
 
     async fn ticket(&mut self, guild_id: &str, id: &str) -> StoreResult<Option<Ticket>> {
-        let row = sqlx::query("SELECT * FROM tickets WHERE guild_id = $1 AND id = $2")
+        let sql = format!(
+            "SELECT * FROM tickets WHERE guild_id = $1 AND id = $2{}",
+            super::lock_rows("tickets")
+        );
+        let row = sqlx::query(&sql)
             .bind(guild_id)
             .bind(id)
             .fetch_optional(&mut *self.tx)

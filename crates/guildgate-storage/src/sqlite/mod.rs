@@ -7,6 +7,8 @@ mod group;
 mod owner;
 #[path = "../sql/rows.rs"]
 mod rows;
+#[path = "../sql/schema.rs"]
+mod schema;
 #[path = "../sql/shard.rs"]
 mod shard;
 #[path = "../sql/store.rs"]
@@ -24,7 +26,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, Executor, SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, SqliteConnection, SqlitePool};
 
 use group::GroupWriter;
 
@@ -36,7 +38,17 @@ pub(crate) type Pool = SqlitePool;
 /// One write: a savepoint in the group-committed transaction.
 pub(crate) type Write = group::Savepoint;
 
-use crate::migrate::{self, CREATE_LEDGER};
+/// SQLite has one writer at a time: a read inside a write transaction is already stable.
+pub(crate) fn lock_rows(_of: &str) -> &'static str {
+    ""
+}
+
+/// One writer connection migrates; nothing else to lock.
+pub(crate) async fn lock_migrations(_: &mut Conn) -> StoreResult<()> {
+    Ok(())
+}
+
+use crate::migrate;
 use crate::{StoreError, StoreResult};
 
 impl From<sqlx::Error> for StoreError {
@@ -127,7 +139,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let mut writer = options.connect().await?;
-        migrate_sqlite(&mut writer).await?;
+        schema::migrate(&mut writer, migrate::SQLITE).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))
@@ -141,41 +153,4 @@ impl SqliteStore {
             reads: Arc::default(),
         })
     }
-
-    pub async fn close(&self) {
-        self.writer.close().await;
-        self.reader.close().await;
-    }
-}
-
-async fn migrate_sqlite(conn: &mut SqliteConnection) -> StoreResult<()> {
-    conn.execute(CREATE_LEDGER).await?;
-    let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-        .fetch_one(&mut *conn)
-        .await?;
-    let applied = applied.unwrap_or(0);
-    let known = migrate::SQLITE.last().map(|m| m.0).unwrap_or(0);
-    if applied > known {
-        return Err(StoreError::Schema(format!(
-            "the database is at schema version {applied}, newer than this guildgate knows ({known}); upgrade guildgate"
-        )));
-    }
-    for (version, name, sql) in migrate::SQLITE.iter().filter(|m| m.0 > applied) {
-        let mut tx = conn.begin().await?;
-        for statement in migrate::statements(sql) {
-            tx.execute(statement.as_str()).await?;
-        }
-        sqlx::query(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-        )
-        .bind(version)
-        .bind(name)
-        .bind(guildgate_core::clock::Clock::now(
-            &guildgate_core::clock::SystemClock,
-        ))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-    }
-    Ok(())
 }

@@ -9,7 +9,7 @@ use guildgate_core::crypto::SecretKey;
 use guildgate_core::ids::new_ulid;
 use guildgate_core::limits::Rate;
 use guildgate_core::tasks::{Role, Scope, ScopeSet, TASKS_KEY, TasksKey};
-use guildgate_storage::{AuditSink, SqliteStore, Store};
+use guildgate_storage::{AuditSink, Durability, Store};
 use guildgate_tasks_api::{TasksConfig, TasksState};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -19,7 +19,7 @@ pub const ALL_SCOPES: &str = "users:read,workspaces:read,workspaces:write,folder
 pub struct TestApp {
     pub base: String,
     pub clock: ManualClock,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub key: SecretKey,
     pub http: reqwest::Client,
     /// The seeded workspace and its owner.
@@ -65,11 +65,12 @@ impl TestApp {
 
     pub async fn start_with(config: TasksConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqliteStore::open(&format!("sqlite://{}/t.db", dir.path().display()))
-                .await
-                .unwrap(),
-        );
+        let url = guildgate_storage::testing::scratch_database_url(dir.path())
+            .await
+            .unwrap();
+        let store = guildgate_storage::open(&url, Durability::Full)
+            .await
+            .unwrap();
         let clock = ManualClock::starting_at(parse_rfc3339("2026-03-18T12:00:00Z").unwrap());
         let key = SecretKey::generate();
         let audit = AuditSink::spawn(store.clone());

@@ -17,7 +17,7 @@ use clap::{Args, Subcommand};
 use guildgate_core::clock::{Clock, SystemClock};
 use guildgate_core::crypto::SecretHasher;
 use guildgate_core::error::ApiError;
-use guildgate_storage::{SqliteStore, Store, StoreError};
+use guildgate_storage::{Store, StoreError};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -135,8 +135,14 @@ pub async fn run(mut config: Config, args: AdminArgs) -> ExitCode {
     if let Some(database) = args.database {
         config.database_url = database;
     }
-    let store = match SqliteStore::open(&config.database_url).await {
-        Ok(store) => Arc::new(store),
+    let opened = match config.durability() {
+        Ok(durability) => guildgate_storage::open(&config.database_url, durability)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(err) => Err(err.to_string()),
+    };
+    let store = match opened {
+        Ok(store) => store,
         Err(err) => {
             eprintln!("guildgate admin: cannot open the database: {err}");
             return ExitCode::FAILURE;

@@ -21,10 +21,17 @@ pub struct Db {
 impl Db {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        Db {
-            url: format!("sqlite://{}/g.db", dir.path().display()),
-            _dir: dir,
-        }
+        // Its own thread and runtime: sync tests call this, and so do async ones.
+        let path = dir.path().to_owned();
+        let url = std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(guildgate_storage::testing::scratch_database_url(&path))
+        })
+        .join()
+        .unwrap()
+        .unwrap();
+        Db { url, _dir: dir }
     }
 
     pub fn admin(&self, args: &[&str]) -> Output {

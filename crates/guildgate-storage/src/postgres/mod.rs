@@ -1,0 +1,112 @@
+//! The PostgreSQL implementation, for deployments that run several guildgate instances
+//! on one database: a connection pool, each write its own transaction (PostgreSQL commits
+//! concurrent writers in parallel and groups their WAL flushes itself), rows read for a
+//! change locked `FOR UPDATE`, and migrations run at start under an advisory lock so
+//! instances starting together apply each one once.
+
+#[path = "../sql/owner.rs"]
+mod owner;
+#[path = "../sql/rows.rs"]
+mod rows;
+#[path = "../sql/schema.rs"]
+mod schema;
+#[path = "../sql/shard.rs"]
+mod shard;
+#[path = "../sql/store.rs"]
+mod store;
+#[path = "../sql/task_rows.rs"]
+mod task_rows;
+#[path = "../sql/tasks.rs"]
+mod tasks;
+#[path = "../sql/write_tx.rs"]
+mod write_tx;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Executor, PgConnection, PgPool, Postgres};
+
+use crate::migrate;
+use crate::{StoreError, StoreResult};
+
+/// The names the shared SQL code (`src/sql/`) is written against.
+pub(crate) type Backend = PgStore;
+pub(crate) type DbRow = sqlx::postgres::PgRow;
+pub(crate) type Conn = PgConnection;
+pub(crate) type Pool = PgPool;
+/// One write: its own transaction.
+pub(crate) type Write = sqlx::Transaction<'static, Postgres>;
+
+/// Appended to a read made inside a write transaction: holds the rows of `of` until the
+/// transaction ends, so a read-change-write is not raced by another connection.
+pub(crate) fn lock_rows(of: &str) -> String {
+    format!(" FOR UPDATE OF {of}")
+}
+
+/// Any number: every instance migrating the same database takes the same lock.
+const MIGRATION_LOCK: i64 = 0x6775_696c_6467_6174;
+
+pub(crate) async fn lock_migrations(conn: &mut Conn) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Hands out write transactions from the pool.
+#[derive(Clone)]
+pub(crate) struct Writer(PgPool);
+
+impl Writer {
+    pub async fn begin(&self) -> StoreResult<Write> {
+        Ok(self.0.begin().await?)
+    }
+
+    pub async fn close(&self) {
+        self.0.close().await;
+    }
+}
+
+#[derive(Clone)]
+pub struct PgStore {
+    reader: PgPool,
+    writer: Writer,
+    /// Bumped after every commit of this process that changes what a token may do.
+    auth_generation: Arc<AtomicU64>,
+    /// Bumped after every commit of this process that changes data a cached read shows.
+    data_generation: Arc<AtomicU64>,
+    reads: Arc<crate::read_cache::ReadCache>,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) and brings the
+    /// schema up to date.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Internal(format!("bad PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        {
+            let mut conn = pool.acquire().await?;
+            let migrated = schema::migrate(&mut conn, migrate::POSTGRES).await;
+            // The advisory lock belongs to the session: let it go before the connection
+            // returns to the pool, whatever the migration did.
+            conn.execute("SELECT pg_advisory_unlock_all()").await?;
+            migrated?;
+        }
+        Ok(Self {
+            reader: pool.clone(),
+            writer: Writer(pool),
+            auth_generation: Arc::default(),
+            data_generation: Arc::default(),
+            reads: Arc::default(),
+        })
+    }
+}
