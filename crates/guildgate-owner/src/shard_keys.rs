@@ -114,6 +114,7 @@ pub async fn issue_client_token(
     require_guild(&owner, &identity.guild_id).await?;
     let expires_at = actor.now + i64::from(days) * 86_400_000;
     let identity = ClientIdentity {
+        display_name: name.to_owned(),
         issued_at: actor.now,
         ..identity.clone()
     };

@@ -28,6 +28,11 @@ impl Operator {
     pub fn transmitting_on(&self) -> Option<&str> {
         self.transmitting.as_ref().map(|(uid, _)| uid.as_str())
     }
+
+    /// What the occupancy count reads: (user id, role ids).
+    pub fn member(&self) -> (&str, &[String]) {
+        (&self.user_id, &self.role_ids)
+    }
 }
 
 /// What the server tells one connection outside the event stream.
@@ -112,7 +117,8 @@ impl Hub {
         live.connections
             .insert(id, Connection { operator, control });
         live.metrics.joins += 1;
-        live.metrics.peak_connected = live.metrics.peak_connected.max(live.connections.len());
+        let users = distinct_users(live.connections.values().map(|c| &c.operator));
+        live.metrics.peak_connected = live.metrics.peak_connected.max(users);
         (id, receiver)
     }
 
@@ -130,15 +136,16 @@ impl Hub {
         Some((gone, ended))
     }
 
-    /// Marks the connection as transmitting on `net_uid`; a transmission on another net
-    /// ends first (returned).
+    /// Marks the connection as transmitting on `net_uid`. `None` when nothing started (it
+    /// is transmitting there already, or gone); else the transmission on another net that
+    /// ended first, if any.
     pub fn start_transmit(
         &self,
         guild_id: &str,
         connection: u64,
         net_uid: &str,
         now: Millis,
-    ) -> Option<Transmission> {
+    ) -> Option<Option<Transmission>> {
         let mut guilds = self.guilds();
         let live = guilds.get_mut(guild_id)?;
         let operator = &mut live.connections.get_mut(&connection)?.operator;
@@ -148,7 +155,28 @@ impl Hub {
         let ended = end_transmission(operator, &mut live.metrics, now);
         operator.transmitting = Some((net_uid.to_owned(), now));
         live.metrics.transmissions += 1;
-        ended
+        Some(ended)
+    }
+
+    /// Ends the connection's transmission when its net is no longer among `nets` (the
+    /// operator was moved off it, or the net was removed).
+    pub fn stop_transmit_outside(
+        &self,
+        guild_id: &str,
+        connection: u64,
+        nets: &std::collections::BTreeSet<String>,
+        now: Millis,
+    ) -> Option<Transmission> {
+        let mut guilds = self.guilds();
+        let live = guilds.get_mut(guild_id)?;
+        let operator = &mut live.connections.get_mut(&connection)?.operator;
+        if operator
+            .transmitting_on()
+            .is_none_or(|uid| nets.contains(uid))
+        {
+            return None;
+        }
+        end_transmission(operator, &mut live.metrics, now)
     }
 
     pub fn stop_transmit(
@@ -173,6 +201,16 @@ impl Hub {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// How many connections the user has.
+    pub fn connections_of(&self, guild_id: &str, user_id: &str) -> usize {
+        self.guilds().get(guild_id).map_or(0, |live| {
+            live.connections
+                .values()
+                .filter(|c| c.operator.user_id == user_id)
+                .count()
+        })
     }
 
     /// Sends `control` to every connection of the user; how many there were.
@@ -215,6 +253,14 @@ impl Hub {
             live.metrics.push_sample(sample);
         }
     }
+}
+
+/// How many users the connections belong to (one user may run several clients).
+pub fn distinct_users<'a>(operators: impl Iterator<Item = &'a Operator>) -> usize {
+    operators
+        .map(|op| op.user_id.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }
 
 fn elapsed(since: Millis, now: Millis) -> u64 {

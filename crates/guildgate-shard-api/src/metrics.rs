@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use guildgate_core::clock::Millis;
 
 use crate::handlers::load;
+use crate::hub::{Operator, distinct_users};
 use crate::state::ShardState;
 
 /// Samples kept per guild: a day at the default one-minute interval.
@@ -63,22 +64,14 @@ pub async fn sample_occupancy(state: ShardState) {
                 }
             };
             let operators = state.hub.operators(&guild_id);
-            let mut occupancy: BTreeMap<String, usize> = shard
+            let occupancy = shard
                 .config
-                .nets
-                .iter()
-                .map(|net| (net.uid.clone(), 0))
-                .collect();
-            for op in &operators {
-                for uid in shard.config.effective_nets(&op.user_id, &op.role_ids) {
-                    *occupancy.entry(uid).or_default() += 1;
-                }
-            }
+                .occupancy(operators.iter().map(Operator::member));
             state.hub.record_sample(
                 &guild_id,
                 Sample {
                     at: state.clock.now(),
-                    connected: operators.len(),
+                    connected: distinct_users(operators.iter()),
                     transmitting: operators
                         .iter()
                         .filter(|op| op.transmitting.is_some())

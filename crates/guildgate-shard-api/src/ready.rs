@@ -136,6 +136,15 @@ impl ReadyChecks {
         })
     }
 
+    /// Drops a session that never got going (its start could not be recorded).
+    pub fn abandon(&self, guild_id: &str, session_id: &str) {
+        self.with(guild_id, |checks| {
+            if checks.active.as_ref().is_some_and(|s| s.id == session_id) {
+                checks.active = None;
+            }
+        });
+    }
+
     fn finish(&self, guild_id: &str, session_id: &str, now: Millis) -> Option<Session> {
         self.with(guild_id, |checks| {
             if checks.active.as_ref().is_none_or(|s| s.id != session_id) {

@@ -22,6 +22,7 @@ use guildgate_storage::StoredEvent;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::handlers::embed::public_bucket;
 use crate::handlers::events::event_body;
 use crate::handlers::nets::net_json;
 use crate::handlers::status::public_net_body;
@@ -45,7 +46,7 @@ pub async fn client_socket(
         &state.limiter,
         &[BucketRequest {
             name: "ip",
-            key: format!("shard-ws:{}", ctx.client_ip),
+            key: public_bucket(ctx.client_ip),
             rate: state.settings.public_per_ip,
         }],
     )?;
@@ -71,9 +72,13 @@ async fn run(state: ShardState, mut socket: WebSocket) {
             .await;
         }
     };
-    let (identity, transport, shard) = joined;
+    let Joined {
+        identity,
+        transport,
+        shard,
+        mut events,
+    } = joined;
     let guild_id = identity.guild_id.clone();
-    let mut events = state.hub.subscribe(&guild_id);
     let operator = Operator {
         user_id: identity.user_id.clone(),
         display_name: identity.display_name.clone(),
@@ -83,6 +88,8 @@ async fn run(state: ShardState, mut socket: WebSocket) {
         connected_at: state.clock.now(),
     };
     let (connection, mut control) = state.hub.connect(&guild_id, operator.clone());
+    // From here the connection is registered; `Client`'s drop takes it off the roster on
+    // every way out, a panic or a cancelled task included.
     let mut client = Client {
         state: state.clone(),
         identity,
@@ -96,8 +103,10 @@ async fn run(state: ShardState, mut socket: WebSocket) {
         .record(vec![("user.joined", client.presence(&operator))])
         .await;
     let greeting = client.greeting(&operator);
-    let mut keep_alive = tokio::time::interval(Duration::from_secs(state.settings.keep_alive_secs));
+    let every = Duration::from_secs(state.settings.keep_alive_secs);
+    let mut keep_alive = tokio::time::interval(every);
     keep_alive.tick().await;
+    let mut last_heard = tokio::time::Instant::now();
     let mut open = send(&mut socket, greeting).await
         && send(
             &mut socket,
@@ -107,6 +116,7 @@ async fn run(state: ShardState, mut socket: WebSocket) {
     while open {
         tokio::select! {
             message = socket.recv() => {
+                last_heard = tokio::time::Instant::now();
                 open = match message {
                     Some(Ok(Message::Text(text))) => {
                         let reply = client.handle(text.as_str()).await;
@@ -136,21 +146,41 @@ async fn run(state: ShardState, mut socket: WebSocket) {
                 let _ = send(&mut socket, json!({
                     "type": "control", "action": "disconnect", "reason": reason,
                 })).await;
-                let _ = socket.send(Message::Close(Some(CloseFrame {
-                    code: CLOSE_POLICY,
-                    reason: "disconnected by the shard owner".into(),
-                }))).await;
+                close(&mut socket, "disconnected by the shard owner").await;
                 open = false;
             }
             _ = keep_alive.tick() => {
-                open = send(&mut socket, json!({ "type": "ping" })).await;
+                // A client quiet for three keep-alives is gone (its network vanished
+                // without a close): it leaves the roster instead of lingering.
+                if last_heard.elapsed() > every * 3 {
+                    close(&mut socket, "no message for three keep-alive intervals").await;
+                    open = false;
+                } else {
+                    open = send(&mut socket, json!({ "type": "ping" })).await
+                        && socket.send(Message::Ping(Default::default())).await.is_ok();
+                }
             }
         }
     }
-    client.leave().await;
 }
 
-type Joined = (ClientIdentity, String, Current);
+async fn close(socket: &mut WebSocket, reason: &'static str) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: CLOSE_POLICY,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+struct Joined {
+    identity: ClientIdentity,
+    transport: String,
+    shard: Current,
+    /// Subscribed before the configuration was read: nothing committed in between is
+    /// missed.
+    events: tokio::sync::broadcast::Receiver<Arc<StoredEvent>>,
+}
 
 async fn await_join(state: &ShardState, socket: &mut WebSocket) -> Result<Joined, String> {
     loop {
@@ -185,13 +215,19 @@ async fn await_join(state: &ShardState, socket: &mut WebSocket) -> Result<Joined
             }
             _ => return Err("transport must be a short name such as desktop".into()),
         };
-        let shard = load(state, &identity.guild_id)
-            .await
-            .map_err(|err| err.message)?;
         if revoked(state, &identity).await? {
             return Err("This client token has been revoked; ask the owner for a new one".into());
         }
-        return Ok((identity, transport, shard));
+        let events = state.hub.subscribe(&identity.guild_id);
+        let shard = load(state, &identity.guild_id)
+            .await
+            .map_err(|err| err.message)?;
+        return Ok(Joined {
+            identity,
+            transport,
+            shard,
+            events,
+        });
     }
 }
 
@@ -232,7 +268,8 @@ async fn send(socket: &mut WebSocket, message: Value) -> bool {
         .is_ok()
 }
 
-/// The configuration a client needs: no other users' assignments, no role rules.
+/// The configuration a client needs (its own nets come separately; role rules stay with
+/// the owner). Shard events, which name users, reach every client as they are.
 fn client_config(config: &ShardConfig) -> Value {
     json!({
         "operationOpen": config.operation_open,
@@ -264,11 +301,7 @@ impl Client {
     }
 
     fn assignments(&self) -> Value {
-        let (ids, uids): (Vec<u32>, Vec<&str>) = self
-            .config
-            .nets_among(&self.nets)
-            .map(|n| (n.id, n.uid.as_str()))
-            .unzip();
+        let (ids, uids) = self.config.ids_and_uids(&self.nets);
         json!({ "type": "assignments", "netUids": uids, "netIds": ids })
     }
 
@@ -310,10 +343,11 @@ impl Client {
                     Ok(uid) => uid,
                     Err(why) => return Some(error(&why)),
                 };
+                // Already transmitting there (a repeated key press): nothing new happened.
                 let ended =
                     self.state
                         .hub
-                        .start_transmit(self.guild_id(), self.connection, &uid, now);
+                        .start_transmit(self.guild_id(), self.connection, &uid, now)?;
                 let mut events = Vec::new();
                 if let Some(ended) = ended {
                     events.push(("ptt.stop", self.ptt_stop(&ended.net_uid, ended.duration_ms)));
@@ -455,11 +489,20 @@ impl Client {
         let nets = self
             .config
             .effective_nets(&self.identity.user_id, &self.identity.role_ids);
-        if nets != self.nets {
-            self.nets = nets;
-            return send(socket, self.assignments()).await;
+        if nets == self.nets {
+            return true;
         }
-        true
+        let now = self.state.clock.now();
+        if let Some(ended) =
+            self.state
+                .hub
+                .stop_transmit_outside(self.guild_id(), self.connection, &nets, now)
+        {
+            let stop = self.ptt_stop(&ended.net_uid, ended.duration_ms);
+            self.record(vec![("ptt.stop", stop)]).await;
+        }
+        self.nets = nets;
+        send(socket, self.assignments()).await
     }
 
     /// After missing events: everything again.
@@ -467,8 +510,10 @@ impl Client {
         self.nets.clear();
         self.refresh(socket, true).await
     }
+}
 
-    async fn leave(self) {
+impl Drop for Client {
+    fn drop(&mut self) {
         let now = self.state.clock.now();
         let Some((operator, ended)) =
             self.state
@@ -482,6 +527,14 @@ impl Client {
             events.push(("ptt.stop", self.ptt_stop(&ended.net_uid, ended.duration_ms)));
         }
         events.push(("user.left", self.presence(&operator)));
-        self.record(events).await;
+        // Recording is async; the runtime may be gone when the server is shutting down.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (state, guild) = (self.state.clone(), self.guild_id().to_owned());
+            runtime.spawn(async move {
+                if let Err(err) = emit(&state, &guild, None, events).await {
+                    tracing::warn!(error = %err.message, "could not record a client leaving");
+                }
+            });
+        }
     }
 }

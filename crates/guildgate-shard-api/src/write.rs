@@ -39,6 +39,31 @@ impl Effects {
     }
 }
 
+/// Opens or closes the operation; records `operation.opened` or `operation.closed` (with
+/// `detail` merged into its data) when that changes anything. True when it did.
+pub fn set_operation(
+    config: &mut ShardConfig,
+    effects: &mut Effects,
+    open: bool,
+    detail: Value,
+) -> bool {
+    if config.operation_open == open {
+        return false;
+    }
+    config.operation_open = open;
+    let mut data = json!({ "operationOpen": open });
+    if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), detail) {
+        data.extend(extra);
+    }
+    let kind = if open {
+        "operation.opened"
+    } else {
+        "operation.closed"
+    };
+    effects.event(kind, data);
+    true
+}
+
 /// Who a change is made by, for its audit row.
 pub enum Author<'a> {
     Call(&'a Caller),

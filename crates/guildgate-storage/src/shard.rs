@@ -146,6 +146,14 @@ pub trait ShardWrites: Send {
         body: &str,
         now: Millis,
     ) -> StoreResult<()>;
+    /// A shard document read inside this transaction and held until it ends: for a
+    /// read-change-write of the document.
+    async fn shard_doc_for_update(
+        &mut self,
+        guild_id: &str,
+        kind: &str,
+        id: &str,
+    ) -> StoreResult<Option<ShardDoc>>;
     async fn delete_shard_doc(&mut self, guild_id: &str, kind: &str, id: &str)
     -> StoreResult<bool>;
     /// Counts one archive change (the sync checkpoint's version).

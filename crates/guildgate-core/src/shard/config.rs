@@ -360,9 +360,28 @@ impl ShardConfig {
         nets
     }
 
-    /// The nets among `uids`, in slot order.
-    pub fn nets_among<'a>(&'a self, uids: &'a BTreeSet<String>) -> impl Iterator<Item = &'a Net> {
-        self.nets.iter().filter(|net| uids.contains(&net.uid))
+    /// How many of `operators` (user id, role ids) are on each net, every net present.
+    pub fn occupancy<'a>(
+        &self,
+        operators: impl IntoIterator<Item = (&'a str, &'a [String])>,
+    ) -> BTreeMap<String, usize> {
+        let mut counts: BTreeMap<String, usize> =
+            self.nets.iter().map(|net| (net.uid.clone(), 0)).collect();
+        for (user_id, role_ids) in operators {
+            for uid in self.effective_nets(user_id, role_ids) {
+                *counts.entry(uid).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    /// The nets among `uids` in slot order, as (netIds, netUids).
+    pub fn ids_and_uids(&self, uids: &BTreeSet<String>) -> (Vec<u32>, Vec<&str>) {
+        self.nets
+            .iter()
+            .filter(|net| uids.contains(&net.uid))
+            .map(|net| (net.id, net.uid.as_str()))
+            .unzip()
     }
 
     pub fn show_public_net(&mut self, name: Option<&str>, role_ids: Option<Vec<String>>) {

@@ -88,8 +88,12 @@ pub async fn put_entry(
     Ok(())
 }
 
-async fn save(caller: &Caller, uid: &str, entry: &Value) -> Result<(), MessageError> {
-    let mut tx = caller.state.store.begin().await?;
+async fn save(
+    caller: &Caller,
+    mut tx: Box<dyn WriteTx>,
+    uid: &str,
+    entry: &Value,
+) -> Result<(), MessageError> {
     put_entry(&mut *tx, caller.guild_id(), uid, entry, caller.now()).await?;
     caller.commit(tx).await
 }
@@ -168,10 +172,9 @@ pub async fn upsert(caller: Caller, bytes: Bytes) -> Answer {
         }
         None => new_net_uid(),
     };
-    let existing = caller
-        .state
-        .store
-        .shard_doc(caller.guild_id(), ARCHIVE, &uid)
+    let mut tx = caller.state.store.begin().await?;
+    let existing = tx
+        .shard_doc_for_update(caller.guild_id(), ARCHIVE, &uid)
         .await?;
     let now = to_rfc3339(caller.now());
     let mut entry = match existing.as_ref().map(entry_of) {
@@ -198,7 +201,7 @@ pub async fn upsert(caller: Caller, bytes: Bytes) -> Answer {
     entry.insert("updatedAt".into(), json!(now));
     let entry = Value::Object(entry);
     caller.set_target(&uid);
-    save(&caller, &uid, &entry).await?;
+    save(&caller, tx, &uid, &entry).await?;
     Ok(ok(
         &json!({ "ok": true, "guildId": caller.guild_id(), "created": existing.is_none(), "entry": entry }),
     ))
@@ -228,12 +231,22 @@ pub async fn read(caller: Caller, Path(uid): Path<String>) -> Answer {
 /// `POST|PATCH /archive/{uid}`: changes the fields given.
 pub async fn update(caller: Caller, Path(uid): Path<String>, bytes: Bytes) -> Answer {
     let body = Body::parse(&bytes)?;
-    let mut entry = find(&caller, &uid).await?;
+    // Read in the transaction that writes it back: two edits never lose one another.
+    let mut tx = caller.state.store.begin().await?;
+    let mut entry = match tx
+        .shard_doc_for_update(caller.guild_id(), ARCHIVE, &uid)
+        .await?
+        .as_ref()
+        .map(entry_of)
+    {
+        Some(Value::Object(map)) => map,
+        _ => return Err(MessageError::not_found("Archive entry")),
+    };
     apply_fields(&mut entry, &body)?;
     entry.insert("updatedAt".into(), json!(to_rfc3339(caller.now())));
     let entry = Value::Object(entry);
     caller.set_target(&uid);
-    save(&caller, &uid, &entry).await?;
+    save(&caller, tx, &uid, &entry).await?;
     Ok(ok(
         &json!({ "ok": true, "guildId": caller.guild_id(), "entry": entry }),
     ))

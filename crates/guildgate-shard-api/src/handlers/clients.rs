@@ -27,11 +27,7 @@ pub async fn roster(caller: Caller) -> Answer {
         .iter()
         .map(|op| {
             let effective = shard.config.effective_nets(&op.user_id, &op.role_ids);
-            let (ids, uids): (Vec<u32>, Vec<&str>) = shard
-                .config
-                .nets_among(&effective)
-                .map(|n| (n.id, n.uid.as_str()))
-                .unzip();
+            let (ids, uids) = shard.config.ids_and_uids(&effective);
             let on = op.transmitting_on();
             let mut entry = json!({
                 "userId": op.user_id, "displayName": op.display_name,
@@ -58,28 +54,24 @@ pub async fn disconnect(caller: Caller, bytes: Bytes) -> Answer {
     let body = Body::parse(&bytes)?;
     let user_id = discord_id(&body.0, "userId")?
         .ok_or_else(|| MessageError::bad_request("userId is required"))?;
-    let reason = body
-        .str("reason")?
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .unwrap_or("Disconnected by the shard owner")
-        .chars()
-        .take(200)
-        .collect::<String>();
+    let reason = match body.str("reason")?.map(str::trim) {
+        None | Some("") => "Disconnected by the shard owner".to_owned(),
+        Some(reason) if reason.chars().count() <= 200 => reason.to_owned(),
+        Some(_) => {
+            return Err(MessageError::bad_request(
+                "reason must be at most 200 characters",
+            ));
+        }
+    };
     caller.set_target(&user_id);
-    let connections = caller.state.hub.control_user(
-        caller.guild_id(),
-        &user_id,
-        Control::Disconnect {
-            reason: reason.clone(),
-        },
-    );
+    let connections = caller.state.hub.connections_of(caller.guild_id(), &user_id);
     if connections == 0 {
         return Err(MessageError::new(
             StatusCode::NOT_FOUND,
             format!("User {user_id} is not connected"),
         ));
     }
+    // Recorded first: a failed commit answers an error and disconnects nobody.
     emit(
         &caller.state,
         caller.guild_id(),
@@ -90,6 +82,13 @@ pub async fn disconnect(caller: Caller, bytes: Bytes) -> Answer {
         )],
     )
     .await?;
+    caller.state.hub.control_user(
+        caller.guild_id(),
+        &user_id,
+        Control::Disconnect {
+            reason: reason.clone(),
+        },
+    );
     Ok(ok(&json!({
         "ok": true, "guildId": caller.guild_id(), "userId": user_id,
         "disconnected": connections, "reason": reason,
@@ -107,9 +106,16 @@ pub async fn acars(caller: Caller, bytes: Bytes) -> Answer {
             "text must be at most {ACARS_TEXT_MAX} characters"
         )));
     }
-    let sender = match body.str("senderName")? {
-        Some(name) if !name.trim().is_empty() => name.trim().chars().take(32).collect(),
-        _ => caller.key.name.clone(),
+    let sender = match body.str("senderName")?.map(str::trim) {
+        None | Some("") => caller.key.name.chars().take(32).collect(),
+        Some(name) if name.chars().count() <= 32 && !name.contains(char::is_control) => {
+            name.to_owned()
+        }
+        Some(_) => {
+            return Err(MessageError::bad_request(
+                "senderName must be at most 32 characters without control characters",
+            ));
+        }
     };
     let duration_ms = match body.get("durationMs") {
         None => 8_000,

@@ -17,6 +17,7 @@ use super::status::live_nets;
 use super::{Current, load, ok};
 use crate::body::query_number;
 use crate::caller::{Caller, request_context};
+use crate::hub::distinct_users;
 use crate::state::ShardState;
 
 #[derive(Deserialize)]
@@ -64,7 +65,7 @@ impl FromRequestParts<ShardState> for PublicViewer {
             &state.limiter,
             &[BucketRequest {
                 name: "ip",
-                key: format!("shard-embed:{}", ctx.client_ip),
+                key: public_bucket(ctx.client_ip),
                 rate: state.settings.public_per_ip,
             }],
         )?;
@@ -90,6 +91,12 @@ impl FromRequestParts<ShardState> for PublicViewer {
     }
 }
 
+/// The per-address budget every keyless shard endpoint (embeds, the client WebSocket)
+/// draws from.
+pub fn public_bucket(ip: std::net::IpAddr) -> String {
+    format!("shard-public:{ip}")
+}
+
 /// What a public page may show: no user ids, no roles, no keys.
 fn public_body(viewer: &PublicViewer) -> Value {
     let operators = viewer.state.hub.operators(&viewer.shard.row.guild_id);
@@ -103,7 +110,7 @@ fn public_body(viewer: &PublicViewer) -> Value {
         "guildId": viewer.shard.row.guild_id,
         "guildName": viewer.shard.row.guild_name,
         "operationOpen": viewer.shard.config.operation_open,
-        "connected": operators.len(),
+        "connected": distinct_users(operators.iter()),
         "publicNet": { "visible": public.visible, "name": public.name },
         "nets": nets,
         "updatedAt": to_rfc3339(viewer.state.clock.now()),

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::{Current, current, ok};
 use crate::body::query_number;
 use crate::caller::Caller;
-use crate::hub::Operator;
+use crate::hub::{Operator, distinct_users};
 use crate::metrics::GuildMetrics;
 
 #[derive(Deserialize)]
@@ -52,22 +52,21 @@ async fn snapshot(caller: &Caller) -> Result<Snapshot, MessageError> {
 impl Snapshot {
     /// (net, operators on it now) for every net.
     fn occupancy(&self) -> Vec<(&guildgate_core::shard::Net, usize)> {
-        let effective: Vec<_> = self
-            .operators
-            .iter()
-            .map(|op| self.shard.config.effective_nets(&op.user_id, &op.role_ids))
-            .collect();
+        let counts = self
+            .shard
+            .config
+            .occupancy(self.operators.iter().map(Operator::member));
         self.shard
             .config
             .nets
             .iter()
-            .map(|net| {
-                (
-                    net,
-                    effective.iter().filter(|n| n.contains(&net.uid)).count(),
-                )
-            })
+            .map(|net| (net, counts.get(&net.uid).copied().unwrap_or(0)))
             .collect()
+    }
+
+    /// Users connected (one may run several clients).
+    fn users(&self) -> usize {
+        distinct_users(self.operators.iter())
     }
 
     fn transmitting(&self) -> usize {
@@ -127,7 +126,8 @@ pub async fn json_metrics(caller: Caller, Query(query): Query<MetricsQuery>) -> 
     Ok(ok(&json!({
         "ok": true, "guildId": caller.guild_id(), "sinceMinutes": since_minutes,
         "startedAt": to_rfc3339(caller.state.started_at), "uptimeSeconds": snap.uptime_secs,
-        "connected": snap.operators.len(), "connectedUsers": snap.operators.len(),
+        "connected": snap.users(), "connectedUsers": snap.users(),
+        "connections": snap.operators.len(),
         "peakConnected": snap.metrics.peak_connected, "joins": snap.metrics.joins,
         "transmitting": snap.transmitting(), "transmissions": snap.metrics.transmissions,
         "talkTime": { "totalMs": total_ms, "totalSeconds": total_ms / 1000, "byNet": by_net },
@@ -183,7 +183,7 @@ pub async fn prometheus(caller: Caller) -> Answer {
         r,
         "guildgate_shard_connected_users",
         "Comms clients connected now.",
-        count(snap.operators.len()),
+        count(snap.users()),
     );
     gauge(
         r,

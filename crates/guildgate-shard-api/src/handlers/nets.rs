@@ -109,6 +109,19 @@ pub fn archive_entry(config: &ShardConfig, net: &Net, at: i64) -> Value {
     })
 }
 
+/// Removes the net and returns it with the archive entry it leaves (written by the caller
+/// in the same transaction).
+pub fn remove_and_archive(
+    config: &mut ShardConfig,
+    reference: &NetRef,
+    at: i64,
+) -> Result<(Net, Value), MessageError> {
+    let net = config.net(reference).map_err(refused)?.clone();
+    let entry = archive_entry(config, &net, at);
+    config.remove_net(reference).map_err(refused)?;
+    Ok((net, entry))
+}
+
 async fn remove_net(caller: Caller, reference: NetRef) -> Answer {
     caller.set_target(&reference);
     let guild = caller.guild_id().to_owned();
@@ -118,9 +131,7 @@ async fn remove_net(caller: Caller, reference: NetRef) -> Answer {
         caller.guild_id(),
         Author::Call(&caller),
         |config, _, effects: &mut Effects| {
-            let net = config.net(&reference).map_err(refused)?.clone();
-            let entry = archive_entry(config, &net, now);
-            config.remove_net(&reference).map_err(refused)?;
+            let (net, entry) = remove_and_archive(config, &reference, now)?;
             effects.event(
                 "config.changed",
                 json!({ "reason": "net.removed", "net": net_json(&net) }),

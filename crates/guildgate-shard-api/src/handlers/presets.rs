@@ -6,18 +6,17 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::StatusCode;
 use guildgate_core::clock::to_rfc3339;
 use guildgate_core::shard::{Assignment, NET_NAME_MAX, NetRef, Refusal, ShardConfig, is_net_uid};
 use guildgate_http::{Answer, MessageError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::nets::{archive_entry, net_json};
+use super::nets::{net_json, remove_and_archive};
 use super::ok;
 use crate::body::{Body, snowflake};
 use crate::caller::Caller;
-use crate::write::{Author, Effects, change_shard, refused};
+use crate::write::{Author, Effects, change_shard, refused, set_operation};
 
 pub const PRESET: &str = "preset";
 const MAX_NETS: usize = 50;
@@ -119,12 +118,22 @@ fn parse(body: &Body) -> Result<Preset, MessageError> {
 fn preset_net(item: &Value) -> Result<PresetNet, MessageError> {
     let (name, net_uid) = match item {
         Value::String(name) => (name.as_str(), None),
-        Value::Object(map) => (
-            map.get("name")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad("each preset net needs a name"))?,
-            map.get("netUid").and_then(Value::as_str),
-        ),
+        Value::Object(map) => {
+            if let Some(unknown) = map
+                .keys()
+                .find(|k| !["name", "netUid"].contains(&k.as_str()))
+            {
+                return Err(bad(format!(
+                    "Unknown preset net field '{unknown}'. Fields: name, netUid"
+                )));
+            }
+            (
+                map.get("name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("each preset net needs a name"))?,
+                map.get("netUid").and_then(Value::as_str),
+            )
+        }
         _ => return Err(bad("each preset net must be a name or {name, netUid?}")),
     };
     let name = name.trim();
@@ -153,15 +162,39 @@ fn preset_assignment(item: &Value) -> Result<PresetAssignment, MessageError> {
         Some(Value::Number(n)) if n.is_u64() => n.to_string(),
         _ => return Err(bad("each preset assignment needs a userId")),
     };
-    let text = |field: &str| map.get(field).and_then(Value::as_str).map(str::to_owned);
+    const FIELDS: &[&str] = &["userId", "netName", "netUid", "netId"];
+    if let Some(unknown) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(bad(format!(
+            "Unknown preset assignment field '{unknown}'. Fields: {}",
+            FIELDS.join(", ")
+        )));
+    }
+    let text = |field: &str| -> Result<Option<String>, MessageError> {
+        match map.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+            Some(_) => Err(bad(format!("{field} must be a string"))),
+        }
+    };
+    let net_uid = text("netUid")?;
+    if let Some(uid) = &net_uid
+        && !is_net_uid(uid)
+    {
+        return Err(bad(format!("'{uid}' is not a netUid (net_...)")));
+    }
+    let net_id = match map.get("netId") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|id| u32::try_from(id).ok())
+                .ok_or_else(|| bad("netId must be a net's number"))?,
+        ),
+    };
     let assignment = PresetAssignment {
         user_id,
-        net_name: text("netName"),
-        net_uid: text("netUid"),
-        net_id: map
-            .get("netId")
-            .and_then(Value::as_u64)
-            .and_then(|id| u32::try_from(id).ok()),
+        net_name: text("netName")?,
+        net_uid,
+        net_id,
     };
     if assignment.net_name.is_none() && assignment.net_uid.is_none() && assignment.net_id.is_none()
     {
@@ -221,7 +254,7 @@ pub async fn save(caller: Caller, bytes: Bytes) -> Answer {
 }
 
 fn not_found(name: &str) -> MessageError {
-    MessageError::new(StatusCode::NOT_FOUND, format!("Preset '{name}' not found"))
+    MessageError::not_found(&format!("Preset '{name}'"))
 }
 
 pub async fn delete(caller: Caller, Path(name): Path<String>) -> Answer {
@@ -245,6 +278,8 @@ struct Applied {
     created: usize,
     renamed: usize,
     archived: Vec<(String, Value)>,
+    /// (user, net uid) of every assignment the preset makes: permanent from now on.
+    made: Vec<(String, String)>,
     assigned: usize,
     skipped: usize,
 }
@@ -347,10 +382,7 @@ pub async fn apply(caller: Caller, Path(name): Path<String>, bytes: Bytes) -> An
                     .cloned()
                     .collect();
                 for net in others {
-                    let entry = archive_entry(config, &net, now);
-                    config
-                        .remove_net(&NetRef::Uid(net.uid.clone()))
-                        .map_err(refused)?;
+                    let (net, entry) = remove_and_archive(config, &NetRef::Uid(net.uid), now)?;
                     applied.archived.push((net.uid, entry));
                 }
             }
@@ -363,25 +395,16 @@ pub async fn apply(caller: Caller, Path(name): Path<String>, bytes: Bytes) -> An
                     net: resolve(config, wanted).map_err(refused)?,
                     assign: true,
                 };
-                if config.apply_assignment(&action).map_err(refused)?.changed {
+                let done = config.apply_assignment(&action).map_err(refused)?;
+                if done.changed {
                     applied.assigned += 1;
                 } else {
                     applied.skipped += 1;
                 }
+                applied.made.push((action.user_id, done.net_uid));
             }
-            if let Some(open) = open_override.or(preset.operation_open)
-                && open != config.operation_open
-            {
-                config.operation_open = open;
-                let kind = if open {
-                    "operation.opened"
-                } else {
-                    "operation.closed"
-                };
-                effects.event(
-                    kind,
-                    json!({ "operationOpen": open, "preset": preset.name }),
-                );
+            if let Some(open) = open_override.or(preset.operation_open) {
+                set_operation(config, effects, open, json!({ "preset": preset.name }));
             }
             if config.nets != before.nets || config.operation_open != before.operation_open {
                 effects.event(
@@ -401,6 +424,10 @@ pub async fn apply(caller: Caller, Path(name): Path<String>, bytes: Bytes) -> An
             Box::pin(async move {
                 for (uid, entry) in &applied.archived {
                     super::archive::put_entry(tx, &guild, uid, entry, now).await?;
+                }
+                // As with a single assign: a pending temporary expiry must not undo it.
+                for (user, uid) in &applied.made {
+                    tx.delete_temporary_assignment(&guild, user, uid).await?;
                 }
                 Ok(())
             })

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::StatusCode;
 use guildgate_core::clock::to_rfc3339;
 use guildgate_core::ids::new_ulid;
 use guildgate_http::{Answer, MessageError};
@@ -19,10 +18,6 @@ use crate::write::{commit_events, emit};
 
 pub const READY_CHECK: &str = "ready-check";
 const DEFAULT_SECONDS: u64 = 20;
-
-fn not_found(what: String) -> MessageError {
-    MessageError::new(StatusCode::NOT_FOUND, what)
-}
 
 async fn templates(caller: &Caller) -> Result<Vec<Value>, MessageError> {
     let docs = caller
@@ -132,7 +127,9 @@ pub async fn delete(caller: Caller, Path(id): Path<String>) -> Answer {
         .delete_shard_doc(caller.guild_id(), READY_CHECK, &id)
         .await?
     {
-        return Err(not_found(format!("Ready check template {id} not found")));
+        return Err(MessageError::not_found(&format!(
+            "Ready check template {id}"
+        )));
     }
     commit_events(
         &caller.state,
@@ -151,9 +148,17 @@ pub async fn delete(caller: Caller, Path(id): Path<String>) -> Answer {
 pub async fn start(caller: Caller, bytes: Bytes) -> Answer {
     let body = Body::parse(&bytes)?;
     let template_id = body.required_str("templateId")?.to_owned();
-    let initiator = body
-        .str("initiatorName")?
-        .map(|n| n.trim().chars().take(64).collect::<String>());
+    let initiator = match body.str("initiatorName")?.map(str::trim) {
+        None | Some("") => None,
+        Some(name) if name.chars().count() <= 64 && !name.contains(char::is_control) => {
+            Some(name.to_owned())
+        }
+        Some(_) => {
+            return Err(MessageError::bad_request(
+                "initiatorName must be at most 64 characters without control characters",
+            ));
+        }
+    };
     caller.set_target(&template_id);
     let shard = current(&caller).await?;
     if !shard.config.feature("readyChecksEnabled") {
@@ -166,7 +171,7 @@ pub async fn start(caller: Caller, bytes: Bytes) -> Answer {
         .store
         .shard_doc(caller.guild_id(), READY_CHECK, &template_id)
         .await?
-        .ok_or_else(|| not_found(format!("Ready check template {template_id} not found")))?;
+        .ok_or_else(|| MessageError::not_found(&format!("Ready check template {template_id}")))?;
     let template: Value = serde_json::from_str(&doc.body).map_err(|_| MessageError::internal())?;
     let operators: BTreeMap<String, String> = caller
         .state
@@ -196,13 +201,21 @@ pub async fn start(caller: Caller, bytes: Bytes) -> Answer {
     )
     .map_err(MessageError::conflict)?;
     let body = session.to_json();
-    emit(
+    let started = emit(
         &caller.state,
         caller.guild_id(),
         Some(&caller),
         vec![("ready-check.started", body.clone())],
     )
-    .await?;
+    .await;
+    if let Err(err) = started {
+        // Nobody was told: the session must not block the next start.
+        caller
+            .state
+            .ready_checks
+            .abandon(caller.guild_id(), &session.id);
+        return Err(err);
+    }
     Ok(ok(&json!({
         "ok": true, "guildId": caller.guild_id(), "sessionId": session.id, "session": body,
     })))
@@ -221,7 +234,7 @@ pub async fn session_status(caller: Caller, Path(session_id): Path<String>) -> A
         .state
         .ready_checks
         .find(caller.guild_id(), &session_id)
-        .ok_or_else(|| not_found(format!("Ready check session {session_id} not found")))?;
+        .ok_or_else(|| MessageError::not_found(&format!("Ready check session {session_id}")))?;
     Ok(ok(&json!({
         "ok": true, "guildId": caller.guild_id(), "session": session.to_json(),
     })))

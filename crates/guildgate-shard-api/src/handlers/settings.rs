@@ -9,7 +9,7 @@ use super::ok;
 use super::status::{public_net_body, rules_body};
 use crate::body::{Body, discord_id, snowflake, string_list};
 use crate::caller::Caller;
-use crate::write::{Author, Effects, change_shard, nothing, refused};
+use crate::write::{Author, Effects, change_shard, nothing, refused, set_operation};
 
 pub async fn operation(caller: Caller, bytes: Bytes) -> Answer {
     let body = Body::parse(&bytes)?;
@@ -21,15 +21,8 @@ pub async fn operation(caller: Caller, bytes: Bytes) -> Answer {
         caller.guild_id(),
         Author::Call(&caller),
         |config, _, effects: &mut Effects| {
-            let changed = config.operation_open != open;
-            config.operation_open = open;
+            let changed = set_operation(config, effects, open, json!({}));
             if changed {
-                let kind = if open {
-                    "operation.opened"
-                } else {
-                    "operation.closed"
-                };
-                effects.event(kind, json!({ "operationOpen": open }));
                 effects.event(
                     "config.changed",
                     json!({ "reason": "operation", "operationOpen": open }),

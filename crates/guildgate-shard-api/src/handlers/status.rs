@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{Current, current, ok};
 use crate::body::query_number;
 use crate::caller::Caller;
-use crate::hub::Operator;
+use crate::hub::{Operator, distinct_users};
 use crate::state::ShardState;
 
 pub async fn health() -> Response {
@@ -22,23 +22,18 @@ pub async fn health() -> Response {
 
 /// Per net: who is on it now (occupancy) and who is talking.
 pub fn live_nets(shard: &Current, operators: &[Operator]) -> Vec<Value> {
-    let effective: Vec<_> = operators
-        .iter()
-        .map(|op| (op, shard.config.effective_nets(&op.user_id, &op.role_ids)))
-        .collect();
+    let counts = shard
+        .config
+        .occupancy(operators.iter().map(Operator::member));
     let mut nets: Vec<Value> = shard
         .config
         .nets
         .iter()
         .map(|net| {
-            let on: Vec<_> = effective
+            let transmitting: Vec<&str> = operators
                 .iter()
-                .filter(|(_, nets)| nets.contains(&net.uid))
-                .collect();
-            let transmitting: Vec<&str> = on
-                .iter()
-                .filter(|(op, _)| op.transmitting_on() == Some(net.uid.as_str()))
-                .map(|(op, _)| op.display_name.as_str())
+                .filter(|op| op.transmitting_on() == Some(net.uid.as_str()))
+                .map(|op| op.display_name.as_str())
                 .collect();
             let relay_ids: Vec<u32> = net
                 .relay_target_uids
@@ -47,7 +42,8 @@ pub fn live_nets(shard: &Current, operators: &[Operator]) -> Vec<Value> {
                 .collect();
             json!({
                 "id": net.id, "uid": net.uid, "netUid": net.uid, "name": net.name,
-                "occupancy": on.len(), "transmitting": transmitting,
+                "occupancy": counts.get(&net.uid).copied().unwrap_or(0),
+                "transmitting": transmitting,
                 "relayTargetNetIds": relay_ids, "relayTargetNetUids": net.relay_target_uids,
             })
         })
@@ -83,7 +79,7 @@ pub fn status_body(state: &ShardState, shard: &Current) -> Value {
             "publicUrl": state.settings.public_base_url,
             "version": env!("CARGO_PKG_VERSION"),
             "startedAt": to_rfc3339(state.started_at),
-            "connectedOperators": operators.len(),
+            "connectedOperators": distinct_users(operators.iter()),
             "tier": shard.tier.as_str(),
             "netLimit": shard.tier.net_limit(),
         },
@@ -91,7 +87,7 @@ pub fn status_body(state: &ShardState, shard: &Current) -> Value {
         "publicNet": public_net_body(&shard.config.public_net),
         "nets": nets,
         "netCount": shard.config.nets.len(),
-        "connected": operators.len(),
+        "connected": distinct_users(operators.iter()),
         "transmitting": transmitting,
         "configVersion": shard.row.version,
     })

@@ -75,7 +75,7 @@ fn gone(message: &str) -> MessageError {
 }
 
 fn not_found() -> MessageError {
-    MessageError::new(StatusCode::NOT_FOUND, "Link not found")
+    MessageError::not_found("Link")
 }
 
 /// When the link expires: `expiresAt` (RFC 3339), `expiresMinutes` or `expiresDays`, at
@@ -126,13 +126,15 @@ pub async fn create(caller: Caller, bytes: Bytes) -> Answer {
     if !ACTIONS.contains(&action.as_str()) {
         return Err(bad(format!("action must be one of {}", ACTIONS.join(", "))));
     }
-    let name = body.str("name")?.map(|n| n.trim().to_owned());
-    if name
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > 64 || n.contains(char::is_control))
-    {
-        return Err(bad("name must be at most 64 characters"));
-    }
+    let name = match body.str("name")?.map(str::trim) {
+        None | Some("") => None,
+        Some(n) if n.chars().count() <= 64 && !n.contains(char::is_control) => Some(n.to_owned()),
+        Some(_) => {
+            return Err(bad(
+                "name must be at most 64 characters without control characters",
+            ));
+        }
+    };
     let target = match (body.str("target")?, action.as_str()) {
         (Some(t), _) if !t.trim().is_empty() && t.len() <= 512 => t.trim().to_owned(),
         (Some(_), _) => return Err(bad("target must be 1 to 512 characters")),
@@ -191,11 +193,15 @@ async fn save(
     caller.commit(tx).await
 }
 
-async fn load(caller: &Caller, id: &str) -> Result<Option<Link>, MessageError> {
-    let doc = caller
-        .state
-        .store
-        .shard_doc(caller.guild_id(), URI_LINK, id)
+/// The link, read in the write transaction that will change it and held until it ends:
+/// two resolves of one link count two uses, never one.
+async fn load_for_update(
+    caller: &Caller,
+    tx: &mut dyn guildgate_storage::WriteTx,
+    id: &str,
+) -> Result<Option<Link>, MessageError> {
+    let doc = tx
+        .shard_doc_for_update(caller.guild_id(), URI_LINK, id)
         .await?;
     Ok(doc.and_then(|doc| serde_json::from_str(&doc.body).ok()))
 }
@@ -225,10 +231,10 @@ fn required_id(body: &Body) -> Result<String, MessageError> {
 pub async fn revoke(caller: Caller, bytes: Bytes) -> Answer {
     let id = required_id(&Body::parse(&bytes)?)?;
     caller.set_target(&id);
-    // The shard row is the lock that orders writes to this guild's links.
     let mut tx = caller.state.store.begin().await?;
-    tx.shard_for_update(caller.guild_id()).await?;
-    let mut link = load(&caller, &id).await?.ok_or_else(not_found)?;
+    let mut link = load_for_update(&caller, &mut *tx, &id)
+        .await?
+        .ok_or_else(not_found)?;
     let newly = link.revoked_at.is_none();
     if newly {
         link.revoked_at = Some(caller.now());
@@ -249,11 +255,16 @@ pub async fn resolve(caller: Caller, bytes: Bytes) -> Answer {
     caller.set_target(&id);
     let now = caller.now();
     let mut tx = caller.state.store.begin().await?;
-    let shard = tx
-        .shard_for_update(caller.guild_id())
+    let guild_name = caller
+        .state
+        .store
+        .guild(caller.guild_id())
         .await?
-        .ok_or_else(|| MessageError::not_found("Guild"))?;
-    let mut link = load(&caller, &id).await?.ok_or_else(not_found)?;
+        .map(|g| g.name)
+        .unwrap_or_default();
+    let mut link = load_for_update(&caller, &mut *tx, &id)
+        .await?
+        .ok_or_else(not_found)?;
     let expected = STANDARD
         .decode(&link.token_hash)
         .map_err(|_| MessageError::internal())?;
@@ -269,7 +280,7 @@ pub async fn resolve(caller: Caller, bytes: Bytes) -> Answer {
     link.uses += 1;
     save(&caller, &link, Some(tx)).await?;
     Ok(ok(&json!({
-        "ok": true, "guildId": caller.guild_id(), "guildName": shard.guild_name,
+        "ok": true, "guildId": caller.guild_id(), "guildName": guild_name,
         "action": link.action, "target": link.target, "name": link.name,
         "link": link.to_json(now),
     })))

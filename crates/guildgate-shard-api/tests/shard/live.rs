@@ -460,3 +460,60 @@ async fn ready_checks_collect_answers_and_count_the_silent_as_afk() {
             "Missing scope: this endpoint requires read:ready-checks",
         );
 }
+
+#[tokio::test]
+async fn push_to_talk_ends_with_the_net_and_a_held_key_starts_once() {
+    let shard = Shard::start().await;
+    let key = shard.mint(ALL_SCOPES).await;
+    let (_, alpha) = shard.net(&key, "Alpha").await;
+    for user in ["101", "202"] {
+        shard
+            .post(
+                "/api/v1/assignments",
+                &key,
+                json!({ "userId": user, "netUid": alpha }),
+            )
+            .await
+            .ok();
+    }
+    let mut one = shard.connect("101", "Pilot One", &[]).await;
+    let mut two = shard.connect("202", "Pilot Two", &[]).await;
+    // A key held down repeats ptt.start: one transmission, one event.
+    for _ in 0..3 {
+        one.send(json!({ "type": "ptt.start", "netUid": alpha }))
+            .await;
+    }
+    two.next_of("ptt.start").await;
+    shard.clock.advance(2_000);
+    // Taken off the net mid-transmission: the transmission ends with it.
+    shard
+        .post(
+            "/api/v1/assignments",
+            &key,
+            json!({ "userId": "101", "netUid": alpha, "action": "unassign" }),
+        )
+        .await
+        .ok();
+    let stopped = two.next_of("ptt.stop").await;
+    assert_eq!(stopped["event"]["data"]["durationMs"], 2_000);
+    let metrics = shard.get("/api/v1/metrics", &key).await;
+    assert_eq!(metrics.ok()["transmissions"], 1);
+    assert_eq!(metrics.body["transmitting"], 0);
+    let status = shard.get("/api/v1/status", &key).await;
+    assert_eq!(status.ok()["transmitting"], json!([]));
+}
+
+#[tokio::test]
+async fn a_client_that_stops_answering_leaves_the_roster() {
+    let shard = Shard::start_with(ShardSettings {
+        keep_alive_secs: 1,
+        ..ShardSettings::default()
+    })
+    .await;
+    let key = shard.mint("read:roster").await;
+    // Joined, then never reads again: no answer to the server's pings.
+    let _silent = shard.connect("101", "Pilot One", &[]).await;
+    assert_eq!(shard.get("/api/v1/roster", &key).await.ok()["count"], 1);
+    tokio::time::sleep(std::time::Duration::from_millis(4_500)).await;
+    assert_eq!(shard.get("/api/v1/roster", &key).await.ok()["count"], 0);
+}

@@ -163,3 +163,31 @@ async fn join_links_resolve_until_used_up_expired_or_revoked() {
         }
     }
 }
+
+#[tokio::test]
+async fn concurrent_resolves_never_exceed_the_use_limit() {
+    let shard = Shard::start().await;
+    let key = shard.mint("read:uri,write:uri").await;
+    let created = shard
+        .post(
+            "/api/v1/uri-links",
+            &key,
+            json!({ "action": "join:guild", "maxUses": 3 }),
+        )
+        .await;
+    let id = created.ok()["link"]["id"].as_str().unwrap().to_owned();
+    let token = created.body["token"].as_str().unwrap().to_owned();
+    let attempts = (0..12).map(|_| {
+        shard.post(
+            "/api/v1/uri-links/resolve",
+            &key,
+            json!({ "id": id, "token": token }),
+        )
+    });
+    let replies = futures_util::future::join_all(attempts).await;
+    let used = replies.iter().filter(|r| r.status == 200).count();
+    let refused = replies.iter().filter(|r| r.status == 410).count();
+    assert_eq!((used, refused), (3, 9));
+    let listed = shard.get("/api/v1/uri-links", &key).await;
+    assert_eq!(listed.ok()["links"][0]["uses"], 3);
+}

@@ -234,6 +234,25 @@ impl ShardWrites for BackendTx {
         row.as_ref().map(shard_row).transpose()
     }
 
+    async fn shard_doc_for_update(
+        &mut self,
+        guild_id: &str,
+        kind: &str,
+        id: &str,
+    ) -> StoreResult<Option<ShardDoc>> {
+        let sql = format!(
+            "SELECT * FROM shard_docs WHERE guild_id = $1 AND kind = $2 AND id = $3{}",
+            super::lock_rows("shard_docs")
+        );
+        let row = sqlx::query(&sql)
+            .bind(guild_id)
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(doc_row).transpose()
+    }
+
     async fn save_shard_config(
         &mut self,
         guild_id: &str,
