@@ -86,6 +86,9 @@ pub fn check_target(url: &str, allow_private: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Deliveries claimed at a time.
+const BATCH: u32 = 10;
+
 /// Checks what the host resolves to now (a public name may point inward).
 async fn resolves_privately(url: &str) -> bool {
     let Ok(parsed) = reqwest::Url::parse(url) else {
@@ -113,7 +116,23 @@ pub async fn deliver(state: ShardState) {
         }
     };
     loop {
-        let due = match state.store.due_deliveries(state.clock.now(), 50).await {
+        // Held long enough for the whole batch of attempts (each bounded by the timeout);
+        // if this instance dies meanwhile, another takes them over when the lease ends.
+        let now = state.clock.now();
+        let lease = i64::try_from(
+            state
+                .settings
+                .webhooks
+                .timeout_ms
+                .saturating_mul(u64::from(BATCH) + 2),
+        )
+        .unwrap_or(i64::MAX)
+        .max(30_000);
+        let due = match state
+            .store
+            .claim_due_deliveries(now, now.saturating_add(lease), BATCH)
+            .await
+        {
             Ok(due) => due,
             Err(err) => {
                 tracing::warn!(%err, "could not read due webhook deliveries");

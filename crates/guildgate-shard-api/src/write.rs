@@ -216,6 +216,8 @@ fn system_event(at: Millis, guild_id: &str, action: &str, target: &str) -> Audit
     event
 }
 
+const ALREADY_EXPIRED: &str = "the temporary assignment was already undone";
+
 /// Once a second (by default): temporary assignments whose time is up are undone, each in
 /// its own transaction with an `assignments.changed` event and a `system` audit row.
 pub async fn expire_temporary_assignments(state: ShardState) {
@@ -268,13 +270,20 @@ pub async fn expire_temporary_assignments(state: ShardState) {
                 },
                 move |tx, _| {
                     Box::pin(async move {
-                        tx.delete_temporary_assignment(&guild, &user, &net).await?;
-                        Ok(())
+                        // Another instance sharing the database undid it first: roll back,
+                        // so its audit row and event are not written twice.
+                        if tx.delete_temporary_assignment(&guild, &user, &net).await? {
+                            Ok(())
+                        } else {
+                            Err(MessageError::conflict(ALREADY_EXPIRED))
+                        }
                     })
                 },
             )
             .await;
-            if let Err(err) = result {
+            if let Err(err) = result
+                && err.message != ALREADY_EXPIRED
+            {
                 tracing::warn!(error = %err.message, "could not undo a temporary assignment");
             }
         }

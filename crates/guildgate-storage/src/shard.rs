@@ -105,7 +105,16 @@ pub trait ShardReads: Send + Sync {
         id: &str,
     ) -> StoreResult<Option<ShardDoc>>;
     async fn shard_webhooks(&self, guild_id: &str) -> StoreResult<Vec<WebhookRow>>;
-    async fn due_deliveries(&self, now: Millis, limit: u32) -> StoreResult<Vec<DueDelivery>>;
+    /// Claims up to `limit` deliveries that are due: each is held until `lease_until` (its
+    /// next attempt time moves there), so of several instances sharing the database one
+    /// attempts it. The attempt's result then sets its real next time; an instance that
+    /// dies mid-attempt leaves it to be claimed again when the lease ends.
+    async fn claim_due_deliveries(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<DueDelivery>>;
     async fn due_temporary_assignments(
         &self,
         now: Millis,

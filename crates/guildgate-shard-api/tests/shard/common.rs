@@ -129,6 +129,19 @@ impl Shard {
         }
     }
 
+    /// A second instance: another server with its own workers and live hub, on the same
+    /// database, key and clock (several instances behind one load balancer).
+    pub async fn twin(&self, settings: ShardSettings) -> Self {
+        Self::boot(
+            self.dir.clone(),
+            self.url.clone(),
+            self.clock.clone(),
+            self.key.clone(),
+            settings,
+        )
+        .await
+    }
+
     /// Stops this server (and its workers) and starts another on the same database.
     pub async fn restart(self, settings: ShardSettings) -> Self {
         self.server.abort();

@@ -277,3 +277,36 @@ async fn targets_must_be_public_http_urls_unless_the_operator_allows_private_one
             "A webhook secret must look like whsec_<base64>, as Standard Webhooks defines",
         );
 }
+
+#[tokio::test]
+async fn two_instances_on_one_database_deliver_each_event_once() {
+    let a = Shard::start_with(loopback_allowed(vec![200], 10)).await;
+    let b = a.twin(loopback_allowed(vec![200], 10)).await;
+    let key = a.mint(ALL_SCOPES).await;
+    let (url, captured) = receiver(StatusCode::OK).await;
+    a.post(
+        "/api/v1/webhooks",
+        &key,
+        json!({ "url": url, "events": ["config.changed"] }),
+    )
+    .await
+    .ok();
+    // Writes land on both instances; both run a delivery worker on the shared queue.
+    for i in 0..6 {
+        let instance = if i % 2 == 0 { &a } else { &b };
+        instance.net(&key, &format!("Net {i}")).await;
+    }
+    eventually("six deliveries", || async {
+        captured.lock().unwrap().len() >= 6
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let deliveries = captured.lock().unwrap().clone();
+    let mut ids: Vec<String> = deliveries
+        .iter()
+        .map(|(headers, _)| headers["webhook-id"].to_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((deliveries.len(), ids.len()), (6, 6), "each event once");
+}

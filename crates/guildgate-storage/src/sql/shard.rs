@@ -165,19 +165,45 @@ impl ShardReads for Backend {
         rows.iter().map(webhook_row).collect()
     }
 
-    async fn due_deliveries(&self, now: Millis, limit: u32) -> StoreResult<Vec<DueDelivery>> {
-        let rows = sqlx::query(
+    async fn claim_due_deliveries(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<DueDelivery>> {
+        let mut tx = self.writer.begin().await?;
+        // The outer condition is checked again on each row as it is updated: a delivery
+        // another instance claimed meanwhile is no longer due, and is skipped.
+        let claimed: Vec<String> = sqlx::query_scalar(
+            "UPDATE shard_deliveries SET next_attempt_at = $3 \
+             WHERE status = 'pending' AND next_attempt_at <= $1 AND id IN ( \
+             SELECT d.id FROM shard_deliveries d JOIN shard_webhooks w ON w.id = d.webhook_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND w.disabled_at IS NULL \
+             ORDER BY d.next_attempt_at, d.event_seq LIMIT $2) RETURNING id",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(lease_until)
+        .fetch_all(&mut *tx)
+        .await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=claimed.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
             "SELECT d.id AS delivery_id, d.attempts, w.*, e.seq, e.guild_id AS event_guild, \
              e.type, e.at, e.data \
              FROM shard_deliveries d JOIN shard_webhooks w ON w.id = d.webhook_id \
              JOIN shard_events e ON e.seq = d.event_seq \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND w.disabled_at IS NULL \
-             ORDER BY d.next_attempt_at, e.seq LIMIT $2",
-        )
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await?;
+             WHERE d.id IN ({}) ORDER BY e.seq",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in &claimed {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         rows.iter()
             .map(|row| {
                 Ok(DueDelivery {
