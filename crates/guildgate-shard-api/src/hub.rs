@@ -59,9 +59,40 @@ pub struct Transmission {
     pub duration_ms: u64,
 }
 
+/// The events a guild's channel carried lately, so an event heard twice (committed here,
+/// then announced by the database to every instance) is passed on once.
+#[derive(Default)]
+pub struct Recent {
+    order: std::collections::VecDeque<i64>,
+    seen: std::collections::HashSet<i64>,
+}
+
+const RECENT_KEPT: usize = 4096;
+
+impl Recent {
+    /// False when `seq` was passed on already.
+    pub fn first_time(&mut self, seq: i64) -> bool {
+        if !self.seen.insert(seq) {
+            return false;
+        }
+        self.order.push_back(seq);
+        if self.order.len() > RECENT_KEPT
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        true
+    }
+}
+
+struct Channel {
+    sender: broadcast::Sender<Arc<StoredEvent>>,
+    recent: Recent,
+}
+
 #[derive(Default)]
 pub struct Hub {
-    channels: Mutex<HashMap<String, broadcast::Sender<Arc<StoredEvent>>>>,
+    channels: Mutex<HashMap<String, Channel>>,
     guilds: Mutex<HashMap<String, GuildLive>>,
     next_connection: AtomicU64,
     /// Wakes the webhook worker when deliveries were queued.
@@ -75,29 +106,51 @@ impl Hub {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         channels
             .entry(guild_id.to_owned())
-            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .or_insert_with(|| Channel {
+                sender: broadcast::channel(CHANNEL_CAPACITY).0,
+                recent: Recent::default(),
+            })
+            .sender
             .subscribe()
     }
 
-    /// Hands committed events to live subscribers, and wakes the webhook worker. A guild
-    /// nobody listens to gets no channel (its events are in the database for a later
-    /// resume), and a channel whose listeners have all gone is dropped.
+    /// Hands events committed here to live subscribers, and wakes the webhook worker. A
+    /// guild nobody listens to gets no channel (its events are in the database for a
+    /// later resume), and a channel whose listeners have all gone is dropped.
     pub fn publish(&self, events: Vec<StoredEvent>) {
         if events.is_empty() {
             return;
         }
-        {
-            let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-            for event in events {
-                let guild_id = event.guild_id.clone();
-                if let Some(sender) = channels.get(&guild_id)
-                    && sender.send(Arc::new(event)).is_err()
-                {
-                    channels.remove(&guild_id);
-                }
+        self.pass_on(events);
+        self.deliveries.notify_one();
+    }
+
+    /// Hands on events another instance committed (its webhook deliveries are queued in
+    /// the shared database already).
+    pub fn publish_remote(&self, event: StoredEvent) {
+        self.pass_on(vec![event]);
+    }
+
+    /// Whether anyone here listens to the guild's events.
+    pub fn has_listeners(&self, guild_id: &str) -> bool {
+        let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        channels.contains_key(guild_id)
+    }
+
+    fn pass_on(&self, events: Vec<StoredEvent>) {
+        let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        for event in events {
+            let guild_id = event.guild_id.clone();
+            let Some(channel) = channels.get_mut(&guild_id) else {
+                continue;
+            };
+            if !channel.recent.first_time(event.seq) {
+                continue;
+            }
+            if channel.sender.send(Arc::new(event)).is_err() {
+                channels.remove(&guild_id);
             }
         }
-        self.deliveries.notify_one();
     }
 
     fn guilds(&self) -> MutexGuard<'_, HashMap<String, GuildLive>> {

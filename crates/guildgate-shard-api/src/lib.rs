@@ -26,12 +26,41 @@ pub use state::{ShardSettings, ShardState};
 pub use webhooks::WebhookSettings;
 
 /// The shard's background work: undoing temporary assignments on time, delivering
-/// webhooks (both read their queues from the database, so a restart loses nothing) and
-/// sampling occupancy for the metrics. Runs until dropped.
+/// webhooks (both read their queues from the database, so a restart loses nothing),
+/// sampling occupancy for the metrics, and following other instances' events. Runs until
+/// dropped.
 pub async fn run_workers(state: ShardState) {
     tokio::join!(
         write::expire_temporary_assignments(state.clone()),
         webhooks::deliver(state.clone()),
-        metrics::sample_occupancy(state),
+        metrics::sample_occupancy(state.clone()),
+        follow_other_instances(state),
     );
+}
+
+/// Where several instances share a PostgreSQL database: events another instance committed
+/// reach this one's streams and comms clients (the database announces each committed
+/// event; it is read back and handed on, once). Returns at once on SQLite.
+async fn follow_other_instances(state: ShardState) {
+    let mut feed = match state.store.event_feed().await {
+        Ok(Some(feed)) => feed,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::error!(%err, "cannot listen for other instances' shard events");
+            return;
+        }
+    };
+    while let Some((guild_id, seq)) = feed.recv().await {
+        if !state.hub.has_listeners(&guild_id) {
+            continue;
+        }
+        match state.store.shard_events_after(&guild_id, seq - 1, 1).await {
+            Ok(events) => {
+                for event in events.into_iter().filter(|e| e.seq == seq) {
+                    state.hub.publish_remote(event);
+                }
+            }
+            Err(err) => tracing::warn!(%err, "could not read another instance's event"),
+        }
+    }
 }

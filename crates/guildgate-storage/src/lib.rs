@@ -73,6 +73,9 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// (guild id, event seq) of each committed shard event, from every instance.
+pub type EventFeed = tokio::sync::mpsc::Receiver<(String, i64)>;
+
 /// Which tokens a revocation covers.
 #[derive(Clone, Copy, Debug)]
 pub enum RevokeScope<'a> {
@@ -119,6 +122,9 @@ pub trait Store: TaskReads + OwnerReads + ShardReads + Send + Sync + 'static {
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>>;
     /// Waits for pending commits and closes the connections.
     async fn close(&self);
+    /// Committed shard events of every instance sharing this database, as (guild id,
+    /// seq); `None` where only one instance can use the database (SQLite).
+    async fn event_feed(&self) -> StoreResult<Option<EventFeed>>;
     /// Changes whenever a commit of this process revokes tokens or changes a member's
     /// capabilities or a guild's tier or features: a token cache keyed on it never serves
     /// a stale grant for a change made here. (Changes made by another process, such as the

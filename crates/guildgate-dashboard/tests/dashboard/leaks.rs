@@ -7,7 +7,6 @@ use guildgate_core::shard::SHARD_KEY;
 use guildgate_core::tasks::{ScopeSet, TASKS_KEY};
 use guildgate_core::token::GUILD_TOKEN;
 use guildgate_owner::{Actor, Owner, mint_shard_key, mint_tasks_key};
-use guildgate_storage::ShardReads;
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! Tokens: shape, lifecycle, guild scope, capabilities, addresses, browsers.
 
 use guildgate_core::net::TrustedProxies;
-use guildgate_storage::{RevokeScope, Store};
+use guildgate_storage::RevokeScope;
 use reqwest::Method;
 use serde_json::json;
 

@@ -2,7 +2,6 @@
 
 use guildgate_core::capability::CapabilitySet;
 use guildgate_core::device::DeviceStatus;
-use guildgate_storage::Store;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -258,7 +258,6 @@ async fn an_unreachable_upstream_is_retryable_and_nothing_is_half_written() {
 #[tokio::test]
 async fn an_intent_left_by_a_crash_is_applied_and_recorded_once_at_the_next_start() {
     use guildgate_core::intent::{Action, Intent};
-    use guildgate_storage::Store;
     let app = TestApp::start().await;
     let token = app.mint("bans.read").await;
     let ban = guildgate_core::model::Ban {

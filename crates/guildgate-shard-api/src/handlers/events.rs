@@ -24,6 +24,7 @@ use tokio::sync::broadcast;
 use super::ok;
 use crate::body::Body;
 use crate::caller::Caller;
+use crate::hub::Recent;
 use crate::state::ShardState;
 use crate::webhooks::check_target;
 
@@ -50,12 +51,17 @@ struct Follow {
     state: ShardState,
     guild_id: String,
     live: broadcast::Receiver<Arc<StoredEvent>>,
-    /// The last event sent; `None` until the first (no resume asked for).
+    /// The newest event sent (or the resume point); `None` until the first.
     last: Option<i64>,
+    /// The client's `Last-Event-ID`: nothing at or before it is sent again.
+    resumed_after: Option<i64>,
     /// Events read from the database, not sent yet.
     pending: VecDeque<StoredEvent>,
     /// Catching up from the database before following live events.
     replaying: bool,
+    /// Events sent lately. Live events may arrive out of order when several instances
+    /// commit at once, so a duplicate is recognised by its id, not by being older.
+    sent: Recent,
 }
 
 fn sse_event(event: &StoredEvent) -> Event {
@@ -70,7 +76,10 @@ impl Follow {
     async fn next(&mut self) -> Option<Event> {
         loop {
             if let Some(event) = self.pending.pop_front() {
-                self.last = Some(event.seq);
+                if !self.sent.first_time(event.seq) {
+                    continue;
+                }
+                self.last = Some(self.last.map_or(event.seq, |last| last.max(event.seq)));
                 return Some(sse_event(&event));
             }
             if self.replaying {
@@ -94,10 +103,13 @@ impl Follow {
             }
             match self.live.recv().await {
                 Ok(event) => {
-                    if self.last.is_some_and(|last| event.seq <= last) {
+                    // Replayed already, or from before the resume point.
+                    if !self.sent.first_time(event.seq)
+                        || self.resumed_after.is_some_and(|after| event.seq <= after)
+                    {
                         continue;
                     }
-                    self.last = Some(event.seq);
+                    self.last = Some(self.last.map_or(event.seq, |last| last.max(event.seq)));
                     return Some(sse_event(&event));
                 }
                 // Too slow to keep up: catch up from the database instead.
@@ -132,7 +144,9 @@ pub async fn stream(
         live,
         replaying: last.is_some(),
         last,
+        resumed_after: last,
         pending: VecDeque::new(),
+        sent: Recent::default(),
         state: state.clone(),
     };
     let keep_alive = KeepAlive::new().interval(Duration::from_secs(state.settings.keep_alive_secs));

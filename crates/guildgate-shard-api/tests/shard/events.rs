@@ -138,3 +138,34 @@ async fn events_of_another_guild_never_reach_this_stream() {
     let events = read_events(&mut live, 1).await;
     assert_eq!(events[0].2["data"]["net"]["name"], "Our Net");
 }
+
+#[tokio::test]
+async fn a_stream_on_one_instance_sees_writes_made_on_another() {
+    let a = Shard::start().await;
+    if !guildgate_storage::is_postgres(&a.url) {
+        // One SQLite file serves one instance; the suite's PostgreSQL run covers this.
+        return;
+    }
+    let b = a.twin(guildgate_shard_api::ShardSettings::default()).await;
+    let key = a.mint(ALL_SCOPES).await;
+    let mut on_b = open_stream(&b, &key, None).await;
+    let mut client_on_b = b.connect("101", "Pilot One", &[]).await;
+    // Wait until B's own join event went by, so the next one is A's write.
+    let joined = read_events(&mut on_b, 1).await;
+    assert_eq!(joined[0].1, "user.joined");
+    let (_, uid) = a.net(&key, "Made on A").await;
+    let events = read_events(&mut on_b, 1).await;
+    assert_eq!(events[0].1, "config.changed");
+    assert_eq!(events[0].2["data"]["net"]["netUid"], uid.as_str());
+    let config = client_on_b.next_of("config").await;
+    assert_eq!(config["config"]["nets"][0]["name"], "Made on A");
+    // B's own writes reach its stream once, though the database announces them too.
+    b.net(&key, "Made on B").await;
+    a.net(&key, "Made on A again").await;
+    let events = read_events(&mut on_b, 2).await;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e.2["data"]["net"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Made on B", "Made on A again"]);
+}

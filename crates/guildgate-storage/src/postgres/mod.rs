@@ -46,6 +46,44 @@ pub(crate) fn lock_rows(of: &str) -> String {
     format!(" FOR UPDATE OF {of}")
 }
 
+/// The channel every instance listens on: payload `{guild_id}:{seq}` of each committed
+/// shard event.
+const EVENT_CHANNEL: &str = "guildgate_shard_events";
+pub(crate) const EVENT_NOTIFY: Option<&str> =
+    Some("SELECT pg_notify('guildgate_shard_events', $1)");
+
+impl PgStore {
+    /// Every committed shard event of every instance, as (guild id, seq), from a
+    /// `LISTEN` connection that reconnects by itself after a loss.
+    pub(crate) async fn event_feed(&self) -> StoreResult<Option<crate::EventFeed>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.reader).await?;
+        listener.listen(EVENT_CHANNEL).await?;
+        let (sender, feed) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(note) => {
+                        let Some((guild, seq)) = note.payload().rsplit_once(':') else {
+                            continue;
+                        };
+                        let Ok(seq) = seq.parse::<i64>() else {
+                            continue;
+                        };
+                        if sender.send((guild.to_owned(), seq)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, "lost the shard event feed; reconnecting");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(feed))
+    }
+}
+
 /// Any number: every instance migrating the same database takes the same lock.
 const MIGRATION_LOCK: i64 = 0x6775_696c_6467_6174;
 

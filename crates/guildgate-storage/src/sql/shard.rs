@@ -364,6 +364,14 @@ impl ShardWrites for BackendTx {
         .bind(data)
         .fetch_one(&mut *self.tx)
         .await?;
+        // Where several instances share the database, the others hear of the event when
+        // (and only if) this transaction commits.
+        if let Some(notify) = super::EVENT_NOTIFY {
+            sqlx::query(notify)
+                .bind(format!("{guild_id}:{seq}"))
+                .execute(&mut *self.tx)
+                .await?;
+        }
         let webhooks: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, events FROM shard_webhooks WHERE guild_id = $1 AND disabled_at IS NULL",
         )

@@ -94,6 +94,10 @@ impl Store for Backend {
         self.reader.close().await;
     }
 
+    async fn event_feed(&self) -> StoreResult<Option<crate::EventFeed>> {
+        Backend::event_feed(self).await
+    }
+
     fn auth_generation(&self) -> u64 {
         self.auth_generation.load(Ordering::Acquire)
     }

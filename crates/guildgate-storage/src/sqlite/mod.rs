@@ -43,6 +43,16 @@ pub(crate) fn lock_rows(_of: &str) -> &'static str {
     ""
 }
 
+/// One SQLite database serves one instance: no one else to tell of new events.
+pub(crate) const EVENT_NOTIFY: Option<&str> = None;
+
+impl SqliteStore {
+    /// No other instance can share this database's live events.
+    pub(crate) async fn event_feed(&self) -> StoreResult<Option<crate::EventFeed>> {
+        Ok(None)
+    }
+}
+
 /// One writer connection migrates; nothing else to lock.
 pub(crate) async fn lock_migrations(_: &mut Conn) -> StoreResult<()> {
     Ok(())

@@ -1,6 +1,5 @@
 //! arca-api-keys.txt, sentence by sentence.
 
-use guildgate_storage::{Store, TaskReads};
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! A team's script, as it would run against Arca: build a board, move tasks through
 //! statuses, page through them, retry a create safely, and find it all in the audit log.
 
-use guildgate_storage::{AuditFilter, Store};
+use guildgate_storage::AuditFilter;
 use serde_json::json;
 
 use crate::common::*;
