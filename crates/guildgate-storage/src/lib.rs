@@ -73,6 +73,34 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Database error codes that mean "try again": SQLite's busy and locked (5, 6, 261, 517);
+/// PostgreSQL's connection failures (class 08), a server shutting down or starting
+/// (57P01-57P03), too many connections (53300), and a serialization failure or deadlock
+/// (40001, 40P01).
+fn retryable_code(code: &str) -> bool {
+    matches!(
+        code,
+        "5" | "6" | "261" | "517" | "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
+    ) || code.starts_with("08")
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.message().to_owned())
+            }
+            sqlx::Error::Database(db) if db.code().as_deref().is_some_and(retryable_code) => {
+                StoreError::Unavailable(db.message().to_owned())
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            _ => StoreError::Internal(err.to_string()),
+        }
+    }
+}
+
 /// (guild id, event seq) of each committed shard event, from every instance.
 pub type EventFeed = tokio::sync::mpsc::Receiver<(String, i64)>;
 
@@ -122,6 +150,8 @@ pub trait Store: TaskReads + OwnerReads + ShardReads + Send + Sync + 'static {
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>>;
     /// Waits for pending commits and closes the connections.
     async fn close(&self);
+    /// Whether the database answers (a readiness check).
+    async fn ping(&self) -> StoreResult<()>;
     /// Committed shard events of every instance sharing this database, as (guild id,
     /// seq); `None` where only one instance can use the database (SQLite).
     async fn event_feed(&self) -> StoreResult<Option<EventFeed>>;

@@ -109,6 +109,10 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             "/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
         )
+        .route(
+            "/ready",
+            axum::routing::get(ready).with_state(store.clone()),
+        )
         .fallback(not_found);
     let app = guildgate_dashboard::with_session_calls(app, dashboard);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
@@ -123,6 +127,30 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     store.close().await;
     tracing::info!("guildgate stopped");
     Ok(())
+}
+
+/// Readiness for a load balancer: 200 while the database answers, 503 (with the reason)
+/// while it does not. `/health` says only that the process is up.
+async fn ready(
+    axum::extract::State(store): axum::extract::State<Arc<dyn Store>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(std::time::Duration::from_secs(2), store.ping()).await {
+        Ok(Ok(())) => {
+            axum::Json(serde_json::json!({ "ready": true, "database": "ok" })).into_response()
+        }
+        Ok(Err(err)) => not_ready(&err.to_string()),
+        Err(_) => not_ready("no answer within 2 s"),
+    }
+}
+
+fn not_ready(why: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(serde_json::json!({ "ready": false, "database": why })),
+    )
+        .into_response()
 }
 
 /// An unknown path answers in the shape of the surface its prefix belongs to.

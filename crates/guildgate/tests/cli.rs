@@ -159,6 +159,12 @@ fn serve_answers_a_minted_token_and_logs_no_secret() {
     );
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("\"next_cursor\":null"));
+    let (status, text) = http_get(port, "/ready", "");
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.ends_with("{\"database\":\"ok\",\"ready\":true}"),
+        "{text}"
+    );
     let mut mistyped = secret.clone().into_bytes();
     mistyped[10] = if mistyped[10] == b'A' { b'B' } else { b'A' };
     let mistyped = String::from_utf8(mistyped).unwrap();

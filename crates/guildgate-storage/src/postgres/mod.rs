@@ -126,9 +126,11 @@ impl PgStore {
     pub async fn open(url: &str) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Internal(format!("bad PostgreSQL URL: {e}")))?;
+        // A short acquire timeout: while the server is away, a request answers "retry"
+        // in a few seconds instead of hanging.
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(3))
             .connect_with(options)
             .await?;
         {

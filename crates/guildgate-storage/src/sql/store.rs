@@ -94,6 +94,11 @@ impl Store for Backend {
         self.reader.close().await;
     }
 
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
     async fn event_feed(&self) -> StoreResult<Option<crate::EventFeed>> {
         Backend::event_feed(self).await
     }

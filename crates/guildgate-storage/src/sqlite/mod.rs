@@ -61,25 +61,6 @@ pub(crate) async fn lock_migrations(_: &mut Conn) -> StoreResult<()> {
 use crate::migrate;
 use crate::{StoreError, StoreResult};
 
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        match &err {
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                StoreError::Conflict(db.message().to_owned())
-            }
-            sqlx::Error::Database(db)
-                if matches!(db.code().as_deref(), Some("5" | "6" | "261" | "517")) =>
-            {
-                StoreError::Unavailable(db.message().to_owned())
-            }
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(err.to_string())
-            }
-            _ => StoreError::Internal(err.to_string()),
-        }
-    }
-}
-
 /// When a commit reaches the disk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Durability {

@@ -15,7 +15,7 @@ pub const MOD: &str = "583912000000000002";
 
 pub struct Db {
     pub url: String,
-    _dir: tempfile::TempDir,
+    pub _dir: tempfile::TempDir,
 }
 
 impl Db {
@@ -62,7 +62,11 @@ impl Db {
 }
 
 pub fn seeded() -> Db {
-    let db = Db::new();
+    seed(Db::new())
+}
+
+/// The guild, its owner and a moderator, on `db`.
+pub fn seed(db: Db) -> Db {
     db.ok(&[
         "guild", "create", "--id", GUILD, "--name", "Test", "--owner", OWNER, "--tier", "pro",
     ]);
