@@ -14,7 +14,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use guildgate_core::clock::SystemClock;
 use guildgate_core::crypto::SecretKey;
 use guildgate_core::error::ApiError;
-use guildgate_core::limits::{BucketRequest, Limiter, Rate};
+use guildgate_core::limits::{BucketRequest, LocalLimiter, Rate};
 use guildgate_core::sentinel::{SentinelTemplate, verify};
 use guildgate_core::token::GUILD_TOKEN;
 use guildgate_guild_api::TokenCache;
@@ -55,7 +55,7 @@ fn token_path(c: &mut Criterion) {
 }
 
 fn limiter(c: &mut Criterion) {
-    let limiter = Limiter::new(Arc::new(SystemClock));
+    let limiter = LocalLimiter::new(Arc::new(SystemClock));
     let buckets = [
         BucketRequest {
             name: "ip",

@@ -14,6 +14,7 @@ pub mod guard;
 pub mod ids;
 pub mod intent;
 pub mod issuance;
+pub mod limiter;
 pub mod limits;
 pub mod model;
 pub mod net;

@@ -161,14 +161,14 @@ impl std::hash::BuildHasher for KeyHasherBuilder {
 }
 
 /// The in-process limiter: one instance's budgets, in memory.
-pub struct Limiter {
+pub struct LocalLimiter {
     clock: Arc<dyn Clock>,
     buckets: Mutex<HashMap<String, Bucket, KeyHasherBuilder>>,
 }
 
 const SWEEP_EVERY: usize = 10_000;
 
-impl Limiter {
+impl LocalLimiter {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             clock,
@@ -284,7 +284,7 @@ fn decide_any(
 }
 
 /// The decision, with each bucket's state for the headers and the wait when refused.
-fn outcome<'a>(
+pub(crate) fn outcome<'a>(
     levels: impl Iterator<Item = (&'a BucketRequest, f64)>,
     allowed: bool,
     consume: bool,
@@ -331,7 +331,7 @@ mod tests {
     #[test]
     fn buckets_drain_and_refill_with_the_clock() {
         let clock = ManualClock::starting_at(0);
-        let limiter = Limiter::new(Arc::new(clock.clone()));
+        let limiter = LocalLimiter::new(Arc::new(clock.clone()));
         let rate = Rate::new(6, 1, 60);
         for i in 0..6 {
             let d = limiter.decide(&[req("token", "t", rate)]);
@@ -349,7 +349,7 @@ mod tests {
 
     #[test]
     fn a_refusal_consumes_from_no_bucket() {
-        let limiter = Limiter::new(Arc::new(ManualClock::starting_at(0)));
+        let limiter = LocalLimiter::new(Arc::new(ManualClock::starting_at(0)));
         let small = Rate::new(1, 1, 60);
         let big = Rate::new(100, 100, 60);
         assert!(

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use guildgate_core::capability::CapabilitySet;
 use guildgate_core::clock::parse_rfc3339;
 use guildgate_core::error::ApiError;
+use guildgate_core::limiter::Access;
 use guildgate_core::limits::BucketRequest;
 use guildgate_core::model::{SOURCE_DASHBOARD, TokenRecord};
 use guildgate_guild_api::envelope;
@@ -78,12 +79,21 @@ impl ApiSession {
 }
 
 /// Token creation per user: 20 an hour across the form and the JSON route.
-pub fn draw_mint_budget(state: &DashboardState, user_id: &str) -> Result<(), ApiError> {
-    let decision = state.limiter.decide(&[BucketRequest {
-        name: "mint",
-        key: format!("mint:user:{user_id}"),
-        rate: state.config.mint_per_user,
-    }]);
+pub async fn draw_mint_budget(state: &DashboardState, user_id: &str) -> Result<(), ApiError> {
+    let decision = state
+        .limiter
+        .decide(
+            &[BucketRequest {
+                name: "mint",
+                key: format!("mint:user:{user_id}"),
+                rate: state.config.mint_per_user,
+            }],
+            Access::Write,
+        )
+        .await
+        .map_err(|_| {
+            ApiError::upstream_unavailable("Token creation is paused briefly. Retry shortly.")
+        })?;
     if decision.allowed {
         Ok(())
     } else {
@@ -184,7 +194,9 @@ async fn mint_inner(
         .filter(|g| g.owner_id == session.0.user_id)
         .ok_or_else(|| session.fail(ApiError::not_found("Guild")))?;
     let request = mint_request(&session.0.user_id, body).map_err(|e| session.fail(e))?;
-    draw_mint_budget(state, &session.0.user_id).map_err(|e| session.fail(e))?;
+    draw_mint_budget(state, &session.0.user_id)
+        .await
+        .map_err(|e| session.fail(e))?;
     let (token, secret) = mint_token(state.owner(), &session.0.actor(state), request)
         .await
         .map_err(|e| session.fail(e))?;

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use guildgate_core::error::ApiError;
 use guildgate_core::ids::new_request_id;
+use guildgate_core::limiter::Access;
 use guildgate_core::limits::BucketRequest;
 use guildgate_guild_api::envelope;
 use guildgate_owner::{LeakReport, MAX_REPORTED, revoke_leaked};
@@ -34,11 +35,26 @@ pub async fn report(State(state): State<DashboardState>, request: Request) -> Re
     let request_id = new_request_id();
     let (parts, body) = request.into_parts();
     let ip = client_ip(&state, &parts);
-    let budget = state.limiter.decide(&[BucketRequest {
-        name: "leak-reports",
-        key: format!("leaks:ip:{ip}"),
-        rate: state.config.leak_reports_per_ip,
-    }]);
+    let budget = match state
+        .limiter
+        .decide(
+            &[BucketRequest {
+                name: "leak-reports",
+                key: format!("leaks:ip:{ip}"),
+                rate: state.config.leak_reports_per_ip,
+            }],
+            Access::Write,
+        )
+        .await
+    {
+        Ok(budget) => budget,
+        Err(_) => {
+            return envelope(
+                &ApiError::upstream_unavailable("Reports are paused briefly. Retry shortly."),
+                &request_id,
+            );
+        }
+    };
     if !budget.allowed {
         return envelope(
             &ApiError::rate_limited(budget.retry_after_secs),

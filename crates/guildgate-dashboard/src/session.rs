@@ -6,6 +6,7 @@
 //! derived from the session secret, and every state-changing request from a browser must
 //! come from this origin (`Origin` / `Sec-Fetch-Site`), on top of `SameSite=Strict`.
 
+use guildgate_core::limiter::Access;
 use std::net::IpAddr;
 
 use axum::extract::{FromRequestParts, Query, Request, State};
@@ -242,7 +243,16 @@ pub async fn login(State(state): State<DashboardState>, request: Request) -> Res
             rate: state.config.login_per_ip,
         },
     ];
-    let budget = state.limiter.peek(&buckets);
+    // Sign-ins are guarded like writes: no unmetered password guessing while the shared
+    // buckets are away.
+    let Ok(budget) = state.limiter.peek(&buckets, Access::Write).await else {
+        return login_response(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &next,
+            Some("Sign-in is paused briefly. Try again in a moment."),
+        );
+    };
     if !budget.allowed {
         let minutes = budget.retry_after_secs.div_ceil(60).max(1);
         let mut response = login_response(
@@ -278,7 +288,7 @@ pub async fn login(State(state): State<DashboardState>, request: Request) -> Res
             .await
             .unwrap_or(false);
     if !verified {
-        state.limiter.decide(&buckets);
+        let _ = state.limiter.decide(&buckets, Access::Write).await;
         let mut event = actor.event(None, "session.sign_in", None);
         event.outcome = "UNAUTHORIZED".to_owned();
         event.status = Some(401);

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use guildgate_core::clock::Clock;
 use guildgate_core::crypto::SecretHasher;
-use guildgate_core::limits::{Limiter, Rate};
+use guildgate_core::limiter::Limiter;
+use guildgate_core::limits::Rate;
 use guildgate_core::net::TrustedProxies;
 use guildgate_owner::Owner;
 use guildgate_storage::{AuditSink, Store};

@@ -3,6 +3,7 @@
 //! window; `admit` settles idempotency and draws from the rate-limit buckets; `Write` then
 //! commits the change with its audit row and saved response in one transaction.
 
+use guildgate_core::limiter::Access;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -184,7 +185,7 @@ impl Call {
 
     /// Draws one call from the per-IP (on the public surface), per-token and per-user
     /// buckets of `tier`, all or nothing.
-    pub fn draw(&self, tier: Tier) -> Result<(), Failure> {
+    pub async fn draw(&self, tier: Tier) -> Result<(), Failure> {
         let limits = &self.state.config.limits;
         let token = &self.caller.token;
         let mut buckets = vec![
@@ -202,7 +203,12 @@ impl Call {
         if self.ctx.public {
             buckets.push(self.ctx.ip_bucket(&self.state));
         }
-        let decision = self.state.limiter.decide(&buckets);
+        let access = if tier == Tier::Read {
+            Access::Read
+        } else {
+            Access::Write
+        };
+        let decision = self.state.limiter.decide(&buckets, access).await?;
         let mut record = self.ctx.record();
         // Decided here with the others, all or nothing: a refusal takes from no bucket.
         record.ip_charged = self.ctx.public;
@@ -255,7 +261,7 @@ impl Call {
             }
         };
         // Drawn before the transaction opens: a refused call never takes the writer.
-        self.draw(tier)?;
+        self.draw(tier).await?;
         let held = held.begin().await?;
         Ok(Admission::Proceed(Box::new(Write { call: self, held })))
     }

@@ -2,6 +2,7 @@
 //! CORS refusal, the per-IP limit, rate-limit headers, the error envelope and the audit
 //! row of every call that did not already commit one with its change.
 
+use guildgate_core::limiter::Access;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -137,8 +138,16 @@ pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next
             "Browser calls to /api/public/v1/* are not allowed. Call the API from a server-side script or proxy.",
         ))
     } else if ctx.public {
-        let peek = state.limiter.peek(&[ctx.ip_bucket(&state)]);
-        (!peek.allowed).then(|| ApiError::rate_limited(peek.retry_after_secs))
+        // A check only (the charge comes with the call's other buckets): let through
+        // when the shared buckets are unreachable, the call's own draw decides then.
+        match state
+            .limiter
+            .peek(&[ctx.ip_bucket(&state)], Access::Read)
+            .await
+        {
+            Ok(peek) => (!peek.allowed).then(|| ApiError::rate_limited(peek.retry_after_secs)),
+            Err(_) => None,
+        }
     } else {
         None
     };
@@ -152,8 +161,13 @@ pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next
     };
 
     if ctx.public && !ctx.record().ip_charged {
-        let charged = state.limiter.decide(&[ctx.ip_bucket(&state)]);
-        ctx.record().buckets.extend(charged.buckets);
+        if let Ok(charged) = state
+            .limiter
+            .decide(&[ctx.ip_bucket(&state)], Access::Read)
+            .await
+        {
+            ctx.record().buckets.extend(charged.buckets);
+        }
     }
     finish(&state, &ctx, &mut response).await;
     response

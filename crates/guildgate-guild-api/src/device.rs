@@ -18,6 +18,7 @@ use guildgate_core::device::{
 };
 use guildgate_core::ids::{Snowflake, new_ulid};
 use guildgate_core::issuance::mint_snapshot;
+use guildgate_core::limiter::Access;
 use guildgate_core::limits::{BucketRequest, Rate};
 use guildgate_core::model::{SOURCE_MCP, TokenRecord};
 use guildgate_core::token::GUILD_TOKEN;
@@ -113,13 +114,33 @@ async fn params(req: Request, state: &AppState) -> Result<DeviceParams, OAuthErr
     }
 }
 
-fn limit(state: &AppState, req: &Request, route: &str, rate: Rate) -> Result<(), OAuthError> {
-    let key = format!("{route}:{}", client_ip(state, req));
-    let decision = state.limiter.decide(&[BucketRequest {
-        name: "ip",
-        key,
-        rate,
-    }]);
+/// `client` is the caller's address, read from the request before any await (a request
+/// body may not be held across one).
+async fn limit(
+    state: &AppState,
+    client: String,
+    route: &str,
+    rate: Rate,
+) -> Result<(), OAuthError> {
+    let key = format!("{route}:{client}");
+    let decision = state
+        .limiter
+        .decide(
+            &[BucketRequest {
+                name: "ip",
+                key,
+                rate,
+            }],
+            Access::Write,
+        )
+        .await
+        .map_err(|_| {
+            OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "The rate-limit store is unreachable. Retry shortly.",
+            )
+        })?;
     if decision.allowed {
         return Ok(());
     }
@@ -140,7 +161,8 @@ fn code_hash(state: &AppState, device_code: &str) -> [u8; 32] {
 }
 
 async fn device_code(State(state): State<AppState>, req: Request) -> Result<Response, OAuthError> {
-    limit(&state, &req, "device-code", CODE_RATE)?;
+    let client = client_ip(&state, &req).to_string();
+    limit(&state, client, "device-code", CODE_RATE).await?;
     let p = params(req, &state).await?;
     let guild_id = p
         .guild_id
@@ -205,7 +227,8 @@ async fn device_code(State(state): State<AppState>, req: Request) -> Result<Resp
 }
 
 async fn device_token(State(state): State<AppState>, req: Request) -> Result<Response, OAuthError> {
-    limit(&state, &req, "device-token", TOKEN_RATE)?;
+    let client = client_ip(&state, &req).to_string();
+    limit(&state, client, "device-token", TOKEN_RATE).await?;
     let p = params(req, &state).await?;
     if p.grant_type.as_deref() != Some(GRANT_TYPE) {
         return Err(OAuthError::bad(

@@ -20,6 +20,14 @@ impl From<ApiError> for Failure {
     }
 }
 
+impl From<guildgate_core::limiter::LimiterDown> for Failure {
+    fn from(_: guildgate_core::limiter::LimiterDown) -> Self {
+        Self(ApiError::upstream_unavailable(
+            "The rate-limit store is unreachable; writes are refused until it is back. Retry shortly.",
+        ))
+    }
+}
+
 impl From<StoreError> for Failure {
     fn from(err: StoreError) -> Self {
         match err {

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use guildgate_core::clock::Clock;
 use guildgate_core::crypto::{Sealer, SecretHasher};
-use guildgate_core::limits::{Limiter, LimitsConfig};
+use guildgate_core::limiter::Limiter;
+use guildgate_core::limits::LimitsConfig;
 use guildgate_core::net::TrustedProxies;
 use guildgate_storage::Store;
 

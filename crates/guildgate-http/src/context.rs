@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
 use guildgate_core::clock::Clock;
 use guildgate_core::ids::{new_request_id, new_ulid};
-use guildgate_core::limits::{BucketRequest, BucketState, Limiter};
+use guildgate_core::limiter::{Access, Limiter};
+use guildgate_core::limits::{BucketRequest, BucketState};
 use guildgate_core::net::TrustedProxies;
 use guildgate_storage::AuditSink;
 
@@ -78,9 +79,19 @@ impl RequestContext {
     }
 
     /// Takes one call from each of `requests`' buckets, all or none; the tightest is kept
-    /// for the rate-limit headers, and an empty bucket refuses the call with 429.
-    pub fn take(&self, limiter: &Limiter, requests: &[BucketRequest]) -> Result<(), MessageError> {
-        let decision = limiter.decide(requests);
+    /// for the rate-limit headers, and an empty bucket refuses the call with 429. A GET is
+    /// a read (let through if the shared buckets are unreachable), anything else a write.
+    pub async fn take(
+        &self,
+        limiter: &Limiter,
+        requests: &[BucketRequest],
+    ) -> Result<(), MessageError> {
+        let access = if self.method == "GET" {
+            Access::Read
+        } else {
+            Access::Write
+        };
+        let decision = limiter.decide(requests, access).await?;
         self.record().bucket = decision.tightest().cloned();
         if decision.allowed {
             Ok(())

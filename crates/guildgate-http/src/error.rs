@@ -77,6 +77,18 @@ impl MessageError {
     }
 }
 
+impl From<guildgate_core::limiter::LimiterDown> for MessageError {
+    fn from(_: guildgate_core::limiter::LimiterDown) -> Self {
+        Self {
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service temporarily unavailable",
+            )
+        }
+    }
+}
+
 impl From<StoreError> for MessageError {
     fn from(err: StoreError) -> Self {
         match err {

@@ -95,7 +95,7 @@ impl FromRequestParts<ShardState> for Caller {
                 rate: state.settings.acars,
             });
         }
-        ctx.take(&state.limiter, &buckets)?;
+        ctx.take(&state.limiter, &buckets).await?;
         if let Some(scope) = route.scope
             && !key.scopes.contains(scope)
         {

@@ -49,7 +49,8 @@ pub async fn client_socket(
             key: public_bucket(ctx.client_ip),
             rate: state.settings.public_per_ip,
         }],
-    )?;
+    )
+    .await?;
     let upgrade = upgrade.map_err(|_| {
         MessageError::bad_request(
             "This endpoint is a WebSocket: connect with an Upgrade: websocket request",

@@ -101,7 +101,8 @@ impl FromRequestParts<TasksState> for Caller {
                 key: format!("arca:{}", key.id),
                 rate: state.config.per_key,
             }],
-        )?;
+        )
+        .await?;
         if !key.scopes.contains(route.scope) {
             return Err(TasksError::forbidden(format!(
                 "Scope '{}' is required for this endpoint",

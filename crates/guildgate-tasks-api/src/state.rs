@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use guildgate_core::clock::Clock;
 use guildgate_core::crypto::{SecretHasher, SecretKey};
-use guildgate_core::limits::{Limiter, Rate};
+use guildgate_core::limiter::Limiter;
+use guildgate_core::limits::Rate;
 use guildgate_core::net::TrustedProxies;
 use guildgate_core::tasks::TASK_ROUTES;
 use guildgate_storage::{AuditSink, Store};

@@ -239,7 +239,7 @@ pub async fn create(
 ) -> Result<Response, PageError> {
     let result = async {
         let request = mint_request(&guild.id, &signed_in.user_id, &form)?;
-        draw_mint_budget(&state, &signed_in.user_id)?;
+        draw_mint_budget(&state, &signed_in.user_id).await?;
         let (token, secret) = mint_token(state.owner(), &signed_in.actor(&state), request).await?;
         Ok(secret_page(&signed_in, &guild.id, &token, secret.expose()))
     }
@@ -328,7 +328,7 @@ pub async fn rotate(
                 )
             })?;
         let expiry = Expiry::parse_preset("expiry", form.get("expiry").unwrap_or("90"))?;
-        draw_mint_budget(&state, &signed_in.user_id)?;
+        draw_mint_budget(&state, &signed_in.user_id).await?;
         let (successor, secret) = rotate_token(
             state.owner(),
             &signed_in.actor(&state),

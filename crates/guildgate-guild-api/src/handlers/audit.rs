@@ -33,7 +33,7 @@ pub async fn list_audit(call: Call, GuildQuery(q): GuildQuery<AuditQuery>) -> An
         )
         .into());
     }
-    call.draw(Tier::Read)?;
+    call.draw(Tier::Read).await?;
     // Rows of reads are written in batches; make the newest ones visible first.
     call.state.audit.flush().await;
     let filter = AuditFilter {

@@ -15,7 +15,7 @@ use guildgate_storage::Restriction;
 
 pub async fn list_mutes(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> Answer {
     let page = q.to_request()?;
-    call.draw(Tier::Read)?;
+    call.draw(Tier::Read).await?;
     let now = call.state.clock.now();
     ok(&call
         .state

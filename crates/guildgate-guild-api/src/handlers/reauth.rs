@@ -34,7 +34,7 @@ pub fn window_body(window: Option<&ReauthWindow>) -> serde_json::Value {
 
 pub async fn get_reauth_window(call: Call, ids: Ids) -> Answer {
     own_token(&call, &ids)?;
-    call.draw(Tier::Read)?;
+    call.draw(Tier::Read).await?;
     let window = call
         .state
         .store
@@ -87,7 +87,7 @@ pub async fn close_reauth_window(call: Call, ids: Ids) -> Answer {
 
 /// `GET /api/api-tokens/current`: what the calling token is and may do now.
 pub async fn token_info(call: Call) -> Answer {
-    call.draw(Tier::Read)?;
+    call.draw(Tier::Read).await?;
     let token = &call.caller.token;
     ok(&json!({
         "id": token.id,
@@ -103,7 +103,7 @@ pub async fn token_info(call: Call) -> Answer {
 
 /// `GET /api/public/v1/status`: where this server sends actions.
 pub async fn status(call: Call) -> Answer {
-    call.draw(Tier::Read)?;
+    call.draw(Tier::Read).await?;
     ok(&json!({
         "version": env!("CARGO_PKG_VERSION"),
         "upstream": {

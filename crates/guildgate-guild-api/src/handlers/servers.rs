@@ -13,7 +13,7 @@ use crate::extract::{GuildJson, GuildQuery, PageQuery};
 
 pub async fn list_servers(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> Answer {
     let page = q.to_request()?;
-    call.draw(Tier::Read)?;
+    call.draw(Tier::Read).await?;
     ok(&call.state.store.servers(&call.guild_id, &page).await?)
 }
 

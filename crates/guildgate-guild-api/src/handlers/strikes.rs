@@ -12,7 +12,7 @@ use crate::extract::{GuildJson, GuildQuery, MaybeJson, PageQuery};
 
 pub async fn list_strikes(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> Answer {
     let page = q.to_request()?;
-    call.draw(Tier::Read)?;
+    call.draw(Tier::Read).await?;
     ok(&call.state.store.strikes(&call.guild_id, &page).await?)
 }
 

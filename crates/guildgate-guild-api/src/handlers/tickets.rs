@@ -9,13 +9,13 @@ use crate::extract::{GuildQuery, PageQuery};
 
 pub async fn list_tickets(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> Answer {
     let page = q.to_request()?;
-    call.draw(Tier::Read)?;
+    call.draw(Tier::Read).await?;
     ok(&call.state.store.tickets(&call.guild_id, &page).await?)
 }
 
 pub async fn get_ticket(call: Call, ids: Ids) -> Answer {
     let ticket_id = ids.ulid("ticket_id")?;
-    call.draw(Tier::Read)?;
+    call.draw(Tier::Read).await?;
     match call.state.store.ticket(&call.guild_id, &ticket_id).await? {
         Some(ticket) => ok(&json!({ "ticket": ticket })),
         None => Err(ApiError::not_found("Ticket").into()),

@@ -68,7 +68,8 @@ impl FromRequestParts<ShardState> for PublicViewer {
                 key: public_bucket(ctx.client_ip),
                 rate: state.settings.public_per_ip,
             }],
-        )?;
+        )
+        .await?;
         let Query(query) = Query::<TokenQuery>::try_from_uri(&parts.uri)
             .map_err(|_| MessageError::bad_request("token is required"))?;
         let token = query.token.ok_or_else(|| {
