@@ -160,14 +160,15 @@ pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next
         }
     };
 
-    if ctx.public && !ctx.record().ip_charged {
-        if let Ok(charged) = state
+    // Read first: the record's lock must not be held across the await.
+    let uncharged = ctx.public && !ctx.record().ip_charged;
+    if uncharged
+        && let Ok(charged) = state
             .limiter
             .decide(&[ctx.ip_bucket(&state)], Access::Read)
             .await
-        {
-            ctx.record().buckets.extend(charged.buckets);
-        }
+    {
+        ctx.record().buckets.extend(charged.buckets);
     }
     finish(&state, &ctx, &mut response).await;
     response
