@@ -3,7 +3,8 @@
 # over a temporary SQLite database, then again over a throwaway PostgreSQL server), the
 # binary's CLI tests, the dashboard and status widget in headless Chromium, then the
 # documented REST quickstart walked against a release build. What is missing (Chromium,
-# tesseract, PostgreSQL, a Python verifier) is installed from Debian's packages or PyPI.
+# tesseract, PostgreSQL, Redis, a Python verifier) is installed from Debian's packages or
+# PyPI.
 # Needs cargo, python3 and apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,12 +35,13 @@ if ! python3 -c 'import standardwebhooks' >/dev/null 2>&1; then
 fi
 # The integration suite runs twice: on SQLite (the embedded default), then on a throwaway
 # PostgreSQL server on a loopback port, stopped again when this script exits.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  echo "installing postgresql for the PostgreSQL run of the suite"
+# Redis backs the shared rate limits; its tests start their own redis-server.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing postgresql and redis-server for the scale-out tests"
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql redis-server >/dev/null
 fi
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 PG_DIR=$(mktemp -d)

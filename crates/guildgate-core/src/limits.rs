@@ -27,7 +27,7 @@ impl Rate {
         }
     }
 
-    fn per_milli(&self) -> f64 {
+    pub fn per_milli(&self) -> f64 {
         self.refill as f64 / (self.per_secs as f64 * 1000.0)
     }
 

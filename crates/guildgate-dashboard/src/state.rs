@@ -12,6 +12,8 @@ use guildgate_storage::{AuditSink, Store};
 
 #[derive(Clone, Debug)]
 pub struct DashboardConfig {
+    /// Rate-limit buckets shared by every instance (Redis); in process when unset.
+    pub shared_limits: guildgate_core::limiter::SharedLimits,
     /// Set the cookie's `Secure` flag: the server is reached over TLS (its public base URL
     /// is https).
     pub secure_cookies: bool,
@@ -29,6 +31,7 @@ pub struct DashboardConfig {
 impl Default for DashboardConfig {
     fn default() -> Self {
         Self {
+            shared_limits: Default::default(),
             secure_cookies: false,
             trusted_proxies: TrustedProxies(Vec::new()),
             login_per_account: Rate::new(5, 5, 900),
@@ -63,7 +66,7 @@ impl DashboardState {
         audit: AuditSink,
     ) -> Self {
         Self(Arc::new(Inner {
-            limiter: Limiter::new(clock.clone()),
+            limiter: Limiter::with(clock.clone(), config.shared_limits.clone()),
             store,
             hasher,
             clock,

@@ -15,6 +15,8 @@ use guildgate_storage::AuditSink;
 
 #[derive(Clone, Debug)]
 pub struct GuildApiConfig {
+    /// Rate-limit buckets shared by every instance (Redis); in process when unset.
+    pub shared_limits: guildgate_core::limiter::SharedLimits,
     /// Where owners approve re-auth windows; `reauth_url` in RE_AUTH_REQUIRED points here.
     pub dashboard_base_url: String,
     pub trusted_proxies: TrustedProxies,
@@ -32,6 +34,7 @@ pub struct GuildApiConfig {
 impl Default for GuildApiConfig {
     fn default() -> Self {
         Self {
+            shared_limits: Default::default(),
             dashboard_base_url: "http://127.0.0.1:8080".to_owned(),
             trusted_proxies: TrustedProxies::default(),
             limits: LimitsConfig::default(),
@@ -67,7 +70,7 @@ impl AppState {
     ) -> Self {
         let audit = AuditSink::spawn(store.clone());
         Self(Arc::new(Inner {
-            limiter: Limiter::new(clock.clone()),
+            limiter: Limiter::with(clock.clone(), config.shared_limits.clone()),
             tokens: TokenCache::new(config.token_cache_ttl),
             store,
             clock,

@@ -16,6 +16,8 @@ use crate::webhooks::WebhookSettings;
 
 #[derive(Clone, Debug)]
 pub struct ShardSettings {
+    /// Rate-limit buckets shared by every instance (Redis); in process when unset.
+    pub shared_limits: guildgate_core::limiter::SharedLimits,
     /// Per key, across all endpoints: 600 a minute.
     pub per_key: Rate,
     /// ACARS broadcasts per shard: 2 at once, 6 a minute.
@@ -38,6 +40,7 @@ pub struct ShardSettings {
 impl Default for ShardSettings {
     fn default() -> Self {
         Self {
+            shared_limits: Default::default(),
             per_key: Rate::new(600, 600, 60),
             acars: Rate::new(2, 6, 60),
             public_per_ip: Rate::new(120, 120, 60),
@@ -104,7 +107,7 @@ impl ShardState {
         };
         Self(Arc::new(Inner {
             started_at: clock.now(),
-            limiter: Limiter::new(clock.clone()),
+            limiter: Limiter::with(clock.clone(), settings.shared_limits.clone()),
             store,
             clock,
             hasher: key.secret_hasher(),

@@ -13,6 +13,7 @@ mod migrate;
 mod owner;
 pub mod postgres;
 mod read_cache;
+pub mod redis_limits;
 mod shard;
 pub mod sqlite;
 mod tasks;

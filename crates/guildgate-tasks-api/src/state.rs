@@ -10,6 +10,8 @@ use guildgate_storage::{AuditSink, Store};
 
 #[derive(Clone, Debug)]
 pub struct TasksConfig {
+    /// Rate-limit buckets shared by every instance (Redis); in process when unset.
+    pub shared_limits: guildgate_core::limiter::SharedLimits,
     /// Per key, across all endpoints: 600 a minute.
     pub per_key: Rate,
     pub trusted_proxies: TrustedProxies,
@@ -19,6 +21,7 @@ pub struct TasksConfig {
 impl Default for TasksConfig {
     fn default() -> Self {
         Self {
+            shared_limits: Default::default(),
             per_key: Rate::new(600, 600, 60),
             trusted_proxies: TrustedProxies::default(),
             body_limit: 256 * 1024,
@@ -59,7 +62,7 @@ impl TasksState {
         };
         Self(Arc::new(Inner {
             surface,
-            limiter: Limiter::new(clock.clone()),
+            limiter: Limiter::with(clock.clone(), config.shared_limits.clone()),
             store,
             clock,
             hasher: key.secret_hasher(),

@@ -35,6 +35,9 @@ pub struct Config {
     /// Let shard webhooks target loopback and private addresses (off: a key holder must
     /// not make the server call into its own network).
     pub webhook_allow_private_targets: bool,
+    /// Redis (`redis://host:port/db`) for rate-limit buckets shared by every instance;
+    /// in process when unset. May carry a password, so `Debug` never prints it.
+    pub redis_url: Option<SecretString>,
 }
 
 /// A secret from configuration: `Debug` never prints it.
@@ -62,6 +65,7 @@ impl Default for Config {
             discord_api_base_url: None,
             sqlite_synchronous: "full".to_owned(),
             webhook_allow_private_targets: false,
+            redis_url: None,
         }
     }
 }
@@ -163,6 +167,9 @@ impl Config {
                     ));
                 }
             };
+        }
+        if let Some(v) = env("GUILDGATE_REDIS_URL") {
+            self.redis_url = Some(SecretString(v.trim().to_owned()));
         }
         if let Some(v) = env("GUILDGATE_LOG_LEVEL") {
             self.log_level = v;

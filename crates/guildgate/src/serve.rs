@@ -14,7 +14,19 @@ use crate::config::Config;
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let key = config.secret_key()?;
     let store = guildgate_storage::open(&config.database_url, config.durability()?).await?;
+    let redis = match &config.redis_url {
+        Some(url) => Some(Arc::new(
+            guildgate_storage::redis_limits::RedisBuckets::open(&url.0)?,
+        )),
+        None => None,
+    };
+    let shared_limits = guildgate_core::limiter::SharedLimits(
+        redis
+            .clone()
+            .map(|r| r as Arc<dyn guildgate_core::limiter::SharedBuckets>),
+    );
     let api_config = GuildApiConfig {
+        shared_limits: shared_limits.clone(),
         dashboard_base_url: config.public_base_url(),
         trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
         limits: config.limits.clone(),
@@ -69,6 +81,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         &key,
         state.audit_sink().clone(),
         TasksConfig {
+            shared_limits: shared_limits.clone(),
             trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
             ..TasksConfig::default()
         },
@@ -78,6 +91,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         key.secret_hasher(),
         Arc::new(SystemClock),
         guildgate_dashboard::DashboardConfig {
+            shared_limits: shared_limits.clone(),
             secure_cookies: config.public_base_url().starts_with("https://"),
             trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
             ..guildgate_dashboard::DashboardConfig::default()
@@ -91,6 +105,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         &key,
         state.audit_sink().clone(),
         guildgate_shard_api::ShardSettings {
+            shared_limits: shared_limits.clone(),
             trusted_proxies: TrustedProxies(config.trusted_proxies.clone()),
             public_base_url: config.public_base_url(),
             webhooks: guildgate_shard_api::WebhookSettings {
@@ -111,7 +126,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         )
         .route(
             "/ready",
-            axum::routing::get(ready).with_state(store.clone()),
+            axum::routing::get(ready).with_state((store.clone(), redis.clone())),
         )
         .fallback(not_found);
     let app = guildgate_dashboard::with_session_calls(app, dashboard);
@@ -129,28 +144,48 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Readiness for a load balancer: 200 while the database answers, 503 (with the reason)
-/// while it does not. `/health` says only that the process is up.
+/// Readiness for a load balancer: 200 while the database (and Redis, when configured)
+/// answers, 503 with the reason while one does not. `/health` says only that the process
+/// is up.
+/// What `/ready` checks: the database, and Redis when one is configured.
+type Dependencies = (
+    Arc<dyn Store>,
+    Option<Arc<guildgate_storage::redis_limits::RedisBuckets>>,
+);
+
 async fn ready(
-    axum::extract::State(store): axum::extract::State<Arc<dyn Store>>,
+    axum::extract::State((store, redis)): axum::extract::State<Dependencies>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match tokio::time::timeout(std::time::Duration::from_secs(2), store.ping()).await {
-        Ok(Ok(())) => {
-            axum::Json(serde_json::json!({ "ready": true, "database": "ok" })).into_response()
-        }
-        Ok(Err(err)) => not_ready(&err.to_string()),
-        Err(_) => not_ready("no answer within 2 s"),
+    let within = std::time::Duration::from_secs(2);
+    let database = match tokio::time::timeout(within, store.ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err("no answer within 2 s".to_owned()),
+    };
+    let redis_state = match &redis {
+        None => None,
+        Some(redis) => Some(match tokio::time::timeout(within, redis.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err("no answer within 2 s".to_owned()),
+        }),
+    };
+    let ready = database.is_ok() && redis_state.as_ref().is_none_or(Result::is_ok);
+    let word = |r: &Result<(), String>| match r {
+        Ok(()) => "ok".to_owned(),
+        Err(why) => why.clone(),
+    };
+    let mut body = serde_json::json!({ "ready": ready, "database": word(&database) });
+    if let Some(r) = &redis_state {
+        body["redis"] = serde_json::json!(word(r));
     }
-}
-
-fn not_ready(why: &str) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    (
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        axum::Json(serde_json::json!({ "ready": false, "database": why })),
-    )
-        .into_response()
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// An unknown path answers in the shape of the surface its prefix belongs to.

@@ -52,6 +52,61 @@ const EVENT_CHANNEL: &str = "guildgate_shard_events";
 pub(crate) const EVENT_NOTIFY: Option<&str> =
     Some("SELECT pg_notify('guildgate_shard_events', $1)");
 
+/// The channel of committed changes: `auth` (what some token may do changed: revocation,
+/// capabilities, tier, re-auth windows) or `data` (anything a cached page may show).
+const CHANGE_CHANNEL: &str = "guildgate_changes";
+pub(crate) const CHANGE_NOTIFY: Option<&str> = Some("SELECT pg_notify('guildgate_changes', $1)");
+pub(crate) const CHANGE_AUTH: &str = "auth";
+pub(crate) const CHANGE_DATA: &str = "data";
+
+/// Bumps this instance's cache generations for every change another instance (or the
+/// admin CLI) commits, so a revocation anywhere is refused here at once rather than when
+/// a cache entry ends. After a lost connection (notifications may have been missed) both
+/// are bumped.
+async fn follow_changes(pool: PgPool, auth: Arc<AtomicU64>, data: Arc<AtomicU64>) {
+    use std::sync::atomic::Ordering;
+    loop {
+        if pool.is_closed() {
+            return;
+        }
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for other instances' changes; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(err) = listener.listen(CHANGE_CHANNEL).await {
+            tracing::warn!(%err, "cannot listen for other instances' changes; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(note)) => {
+                    if note.payload() == CHANGE_AUTH {
+                        auth.fetch_add(1, Ordering::AcqRel);
+                    }
+                    data.fetch_add(1, Ordering::AcqRel);
+                }
+                // Reconnected: whatever was announced meanwhile is unknown.
+                Ok(None) => {
+                    auth.fetch_add(1, Ordering::AcqRel);
+                    data.fetch_add(1, Ordering::AcqRel);
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "lost the change feed; reconnecting");
+                    auth.fetch_add(1, Ordering::AcqRel);
+                    data.fetch_add(1, Ordering::AcqRel);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
 impl PgStore {
     /// Every committed shard event of every instance, as (guild id, seq), from a
     /// `LISTEN` connection that reconnects by itself after a loss.
@@ -141,11 +196,17 @@ impl PgStore {
             conn.execute("SELECT pg_advisory_unlock_all()").await?;
             migrated?;
         }
+        let (auth_generation, data_generation) = (Arc::default(), Arc::default());
+        tokio::spawn(follow_changes(
+            pool.clone(),
+            Arc::clone(&auth_generation),
+            Arc::clone(&data_generation),
+        ));
         Ok(Self {
             reader: pool.clone(),
             writer: Writer(pool),
-            auth_generation: Arc::default(),
-            data_generation: Arc::default(),
+            auth_generation,
+            data_generation,
             reads: Arc::default(),
         })
     }

@@ -527,11 +527,26 @@ impl WriteTx for BackendTx {
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await?;
-        if self.touches_auth {
-            self.auth_generation.fetch_add(1, Ordering::AcqRel);
+        let mut this = self;
+        // Other instances on the same database drop their cached grants and pages when
+        // (and only if) this commits.
+        let change = if this.touches_auth {
+            Some(super::CHANGE_AUTH)
+        } else {
+            this.data_generation.as_ref().map(|_| super::CHANGE_DATA)
+        };
+        if let (Some(notify), Some(change)) = (super::CHANGE_NOTIFY, change) {
+            sqlx::query(notify)
+                .bind(change)
+                .execute(&mut *this.tx)
+                .await?;
         }
-        if let Some(data) = &self.data_generation {
+        let this = this;
+        this.tx.commit().await?;
+        if this.touches_auth {
+            this.auth_generation.fetch_add(1, Ordering::AcqRel);
+        }
+        if let Some(data) = &this.data_generation {
             data.fetch_add(1, Ordering::AcqRel);
         }
         Ok(())

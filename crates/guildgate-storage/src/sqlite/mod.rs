@@ -43,8 +43,11 @@ pub(crate) fn lock_rows(_of: &str) -> &'static str {
     ""
 }
 
-/// One SQLite database serves one instance: no one else to tell of new events.
+/// One SQLite database serves one instance: no one else to tell of new events or changes.
 pub(crate) const EVENT_NOTIFY: Option<&str> = None;
+pub(crate) const CHANGE_NOTIFY: Option<&str> = None;
+pub(crate) const CHANGE_AUTH: &str = "auth";
+pub(crate) const CHANGE_DATA: &str = "data";
 
 impl SqliteStore {
     /// No other instance can share this database's live events.

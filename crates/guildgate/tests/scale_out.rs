@@ -1,0 +1,80 @@
+//! Several `guildgate serve` processes on one PostgreSQL database and one Redis behave as
+//! one server: a rate limit is one budget across them, a revocation made elsewhere is
+//! refused by each within a second (announced by PostgreSQL), and `/ready` follows Redis. Runs in the suite's
+//! PostgreSQL pass (one SQLite file serves one instance).
+
+mod common;
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use common::*;
+use guildgate_storage::testing::ScratchRedis;
+
+fn stop(mut server: Child) {
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
+fn two_instances_share_one_budget_and_see_each_others_revocations() {
+    if std::env::var(guildgate_storage::testing::POSTGRES_ENV).is_err() {
+        return;
+    }
+    let mut redis = ScratchRedis::start();
+    let db = seeded();
+    let minted = db.ok(&[
+        "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", "bot",
+    ]);
+    let secret = minted["token"].as_str().unwrap().to_owned();
+    let token_id = minted["id"].as_str().unwrap().to_owned();
+    let env = [("GUILDGATE_REDIS_URL", redis.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (port_a, port_b) = (free_port(), free_port());
+    let a = serve(&db, port_a, &env, None);
+    let b = serve(&db, port_b, &env, None);
+    let strikes = format!("/api/public/v1/guilds/{GUILD}/strikes");
+
+    // The read tier allows a token 120 calls at once: 120 across both, not 120 each.
+    let mut allowed = 0;
+    let mut limited = 0;
+    for call in 0..130 {
+        let port = if call % 2 == 0 { port_a } else { port_b };
+        match http_get(port, &strikes, &secret).0 {
+            200 => allowed += 1,
+            429 => limited += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((allowed, limited), (120, 10));
+
+    // With Redis gone, reads go through and /ready says why it is not ready.
+    redis.stop();
+    let (status, _) = http_get(port_b, &strikes, &secret);
+    assert_eq!(status, 200, "reads fail open");
+    let (status, text) = http_get(port_b, "/ready", "");
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("\"redis\":"), "{text}");
+    redis.restart();
+
+    // Revoked through the admin CLI (a third process): both refuse it within a second.
+    db.ok(&["token", "revoke", "--id", &token_id]);
+    let revoked_at = Instant::now();
+    for port in [port_a, port_b] {
+        loop {
+            let (status, _) = http_get(port, &strikes, &secret);
+            if status == 401 {
+                break;
+            }
+            assert!(
+                revoked_at.elapsed() < Duration::from_millis(1_500),
+                "instance on {port} still accepts a revoked token"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // Announced by PostgreSQL to every instance: well within the one-second target.
+    assert!(revoked_at.elapsed() <= Duration::from_secs(1));
+    stop(a);
+    stop(b);
+}
