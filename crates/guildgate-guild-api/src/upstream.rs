@@ -77,9 +77,12 @@ impl Write {
         };
         self.tx().insert_intent(&intent).await?;
         self.checkpoint().await?;
+        // Held while the call is in flight: an instance reconciling crashes passes it by.
+        self.tx().claim_intent(&intent.id).await?;
         let ctx = self.call.action_context(reason);
         if let Err(err) = send(&*state.enforcer, &ctx, &intent.action).await {
-            self.tx()
+            let _ = self
+                .tx()
                 .resolve_intent(&intent.id, IntentStatus::Failed, state.clock.now())
                 .await?;
             self.commit_without_response().await?;
@@ -93,69 +96,90 @@ impl Write {
             std::process::abort();
         }
         record(self.tx(), &intent.action).await?;
-        self.tx()
+        let settled_here = self
+            .tx()
             .resolve_intent(&intent.id, IntentStatus::Done, state.clock.now())
             .await?;
+        if !settled_here {
+            // Another instance reconciled it (and recorded it) while Discord was slow:
+            // roll this record back rather than keep it twice.
+            tracing::error!(intent = %intent.id, "an upstream action was settled by another instance meanwhile");
+            return Err(ApiError::upstream_unavailable(
+                "This action was settled meanwhile; read the current state before retrying.",
+            )
+            .into());
+        }
         Ok(self)
     }
+}
+
+/// Settles one left-over intent in a transaction that holds it: `None` when another
+/// instance holds or settled it, or Discord could not be reached (tried again later).
+async fn settle(
+    state: &AppState,
+    intent: &guildgate_core::intent::Intent,
+) -> Result<Option<IntentStatus>, guildgate_storage::StoreError> {
+    let mut tx = state.store.begin().await?;
+    if !tx.claim_intent(&intent.id).await? {
+        return Ok(None);
+    }
+    let now = state.clock.now();
+    let expired_mute = matches!(&intent.action, Action::Mute(m) if m.expires_at <= now);
+    let (status, outcome) = if expired_mute {
+        // Over already: record it, but do not send Discord a timeout in the past.
+        (IntentStatus::Done, OUTCOME_SUCCESS)
+    } else if intent.action.is_idempotent() {
+        let ctx = ActionContext {
+            token_name: intent.token_name.clone(),
+            reason: intent.reason.clone(),
+        };
+        if let Err(err) = send(&*state.enforcer, &ctx, &intent.action).await {
+            tracing::warn!(intent = %intent.id, %err, "could not reconcile an upstream action; will retry");
+            return Ok(None);
+        }
+        (IntentStatus::Done, OUTCOME_SUCCESS)
+    } else {
+        (IntentStatus::Uncertain, "UNCERTAIN")
+    };
+    if status == IntentStatus::Done {
+        record(&mut *tx, &intent.action).await?;
+    }
+    if !tx.resolve_intent(&intent.id, status, now).await? {
+        return Ok(None);
+    }
+    let mut event = AuditEvent::cli(
+        now,
+        Some(intent.action.guild_id()),
+        intent.action.name(),
+        None,
+    );
+    event.actor_source = ActorSource::Token;
+    event.token_id = Some(intent.token_id.clone());
+    event.token_name = Some(intent.token_name.clone());
+    event.request_id = Some(intent.request_id.clone());
+    event.outcome = outcome.to_owned();
+    event.method = Some("RECONCILE".to_owned());
+    tx.append_audit(&event).await?;
+    tx.commit().await?;
+    Ok(Some(status))
 }
 
 /// Finishes the intents a crash left pending (those written before `started_at`): an
 /// idempotent action is sent again and recorded once; a purge, which must not run twice,
 /// is marked uncertain. Returns how many were settled.
 pub async fn reconcile(state: &AppState, started_at: i64) -> Result<usize, ApiError> {
-    let store = &state.store;
-    let pending = store.pending_intents(started_at).await.map_err(|e| {
+    let pending = state.store.pending_intents(started_at).await.map_err(|e| {
         tracing::error!(%e, "cannot read pending upstream intents");
         ApiError::internal()
     })?;
     let mut settled = 0;
     for intent in pending {
-        let now = state.clock.now();
-        let expired_mute = matches!(&intent.action, Action::Mute(m) if m.expires_at <= now);
-        let (status, outcome) = if expired_mute {
-            // Over already: record it, but do not send Discord a timeout in the past.
-            (IntentStatus::Done, OUTCOME_SUCCESS)
-        } else if intent.action.is_idempotent() {
-            let ctx = ActionContext {
-                token_name: intent.token_name.clone(),
-                reason: intent.reason.clone(),
-            };
-            if let Err(err) = send(&*state.enforcer, &ctx, &intent.action).await {
-                tracing::warn!(intent = %intent.id, %err, "could not reconcile an upstream action; will retry at next start");
-                continue;
-            }
-            (IntentStatus::Done, OUTCOME_SUCCESS)
-        } else {
-            (IntentStatus::Uncertain, "UNCERTAIN")
-        };
-        let result: Result<(), guildgate_storage::StoreError> = async {
-            let mut tx = store.begin().await?;
-            if status == IntentStatus::Done {
-                record(&mut *tx, &intent.action).await?;
-            }
-            tx.resolve_intent(&intent.id, status, now).await?;
-            let mut event = AuditEvent::cli(
-                now,
-                Some(intent.action.guild_id()),
-                intent.action.name(),
-                None,
-            );
-            event.actor_source = ActorSource::Token;
-            event.token_id = Some(intent.token_id.clone());
-            event.token_name = Some(intent.token_name.clone());
-            event.request_id = Some(intent.request_id.clone());
-            event.outcome = outcome.to_owned();
-            event.method = Some("RECONCILE".to_owned());
-            tx.append_audit(&event).await?;
-            tx.commit().await
-        }
-        .await;
-        match result {
-            Ok(()) => {
+        match settle(state, &intent).await {
+            Ok(Some(status)) => {
                 settled += 1;
                 tracing::info!(intent = %intent.id, status = status.as_str(), "reconciled an upstream action left by a crash");
             }
+            Ok(None) => {}
             Err(err) => {
                 tracing::error!(intent = %intent.id, %err, "could not record a reconciled action")
             }

@@ -153,6 +153,8 @@ pub trait Store: TaskReads + OwnerReads + ShardReads + Send + Sync + 'static {
     async fn close(&self);
     /// Whether the database answers (a readiness check).
     async fn ping(&self) -> StoreResult<()>;
+    /// Whether other instances may be writing to this database too (PostgreSQL).
+    fn shared_by_instances(&self) -> bool;
     /// Committed shard events of every instance sharing this database, as (guild id,
     /// seq); `None` where only one instance can use the database (SQLite).
     async fn event_feed(&self) -> StoreResult<Option<EventFeed>>;
@@ -246,12 +248,18 @@ pub trait WriteTx: TaskWrites + OwnerWrites + ShardWrites + Send {
     async fn insert_intent(&mut self, intent: &Intent) -> StoreResult<()>;
     /// Marks a timed ban as lifted by its expiry.
     async fn lift_expired_ban(&mut self, id: &str, now: Millis) -> StoreResult<()>;
+    /// Holds a pending intent for this transaction: false when it is settled, or held by
+    /// another instance's transaction (its call is still in flight, so it is not left over
+    /// from a crash). A crashed instance's holds end with its connections.
+    async fn claim_intent(&mut self, id: &str) -> StoreResult<bool>;
+    /// Settles a pending intent; false when it was settled already (by another instance
+    /// reconciling it), and then the caller must not record the action again.
     async fn resolve_intent(
         &mut self,
         id: &str,
         status: IntentStatus,
         now: Millis,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     async fn insert_device_code(&mut self, code: &DeviceCode, code_hash: &[u8]) -> StoreResult<()>;
     /// Saves a pairing's status, poll time, interval and approval (by its user code).
     async fn update_device_code(

@@ -67,12 +67,23 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let started_at = guildgate_core::clock::Clock::now(&SystemClock);
     tokio::spawn(sweep_expired_bans(state.clone()));
     let reconciling = state.clone();
+    let shared = store.shared_by_instances();
     tokio::spawn(async move {
-        if let Ok(settled @ 1..) = guildgate_guild_api::reconcile(&reconciling, started_at).await {
-            tracing::warn!(
-                settled,
-                "reconciled upstream actions interrupted by a crash"
-            );
+        let mut since = started_at;
+        loop {
+            if let Ok(settled @ 1..) = guildgate_guild_api::reconcile(&reconciling, since).await {
+                tracing::warn!(
+                    settled,
+                    "reconciled upstream actions interrupted by a crash"
+                );
+            }
+            // One instance alone settles its own crashes at start. Sharing a database,
+            // an instance that crashed may not come back: the others look every minute.
+            if !shared {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            since = guildgate_core::clock::Clock::now(&SystemClock);
         }
     });
     let tasks = TasksState::new(

@@ -46,6 +46,11 @@ pub(crate) fn lock_rows(of: &str) -> String {
     format!(" FOR UPDATE OF {of}")
 }
 
+/// Like `lock_rows`, but rows another transaction holds are skipped, not waited for.
+pub(crate) fn lock_rows_unless_held(of: &str) -> String {
+    format!(" FOR UPDATE OF {of} SKIP LOCKED")
+}
+
 /// The channel every instance listens on: payload `{guild_id}:{seq}` of each committed
 /// shard event.
 const EVENT_CHANNEL: &str = "guildgate_shard_events";
@@ -138,6 +143,8 @@ impl PgStore {
         Ok(Some(feed))
     }
 }
+
+pub(crate) const SHARED_BY_INSTANCES: bool = true;
 
 /// Any number: every instance migrating the same database takes the same lock.
 const MIGRATION_LOCK: i64 = 0x6775_696c_6467_6174;

@@ -94,6 +94,10 @@ impl Store for Backend {
         self.reader.close().await;
     }
 
+    fn shared_by_instances(&self) -> bool {
+        super::SHARED_BY_INSTANCES
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())

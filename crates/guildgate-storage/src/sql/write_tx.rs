@@ -123,14 +123,29 @@ impl WriteTx for BackendTx {
         id: &str,
         status: IntentStatus,
         now: Millis,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE upstream_intents SET status = $2, resolved_at = $3 WHERE id = $1")
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE upstream_intents SET status = $2, resolved_at = $3 \
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(status.as_str())
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_intent(&mut self, id: &str) -> StoreResult<bool> {
+        let sql = format!(
+            "SELECT id FROM upstream_intents WHERE id = $1 AND status = 'pending'{}",
+            super::lock_rows_unless_held("upstream_intents")
+        );
+        let row = sqlx::query(&sql)
             .bind(id)
-            .bind(status.as_str())
-            .bind(now)
-            .execute(&mut *self.tx)
+            .fetch_optional(&mut *self.tx)
             .await?;
-        Ok(())
+        Ok(row.is_some())
     }
 
     async fn insert_device_code(&mut self, c: &DeviceCode, code_hash: &[u8]) -> StoreResult<()> {

@@ -43,8 +43,14 @@ pub(crate) fn lock_rows(_of: &str) -> &'static str {
     ""
 }
 
+/// Nothing is held by anyone else either.
+pub(crate) fn lock_rows_unless_held(_of: &str) -> &'static str {
+    ""
+}
+
 /// One SQLite database serves one instance: no one else to tell of new events or changes.
 pub(crate) const EVENT_NOTIFY: Option<&str> = None;
+pub(crate) const SHARED_BY_INSTANCES: bool = false;
 pub(crate) const CHANGE_NOTIFY: Option<&str> = None;
 pub(crate) const CHANGE_AUTH: &str = "auth";
 pub(crate) const CHANGE_DATA: &str = "data";
