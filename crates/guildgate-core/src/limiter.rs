@@ -55,6 +55,8 @@ pub struct Limiter {
     clock: Arc<dyn Clock>,
     local: LocalLimiter,
     shared: SharedLimits,
+    /// (bucket name, allowed) -> decisions taken, for the operators' metrics.
+    tally: std::sync::Mutex<std::collections::BTreeMap<(&'static str, bool), u64>>,
 }
 
 impl Limiter {
@@ -68,6 +70,7 @@ impl Limiter {
             local: LocalLimiter::new(clock.clone()),
             clock,
             shared,
+            tally: std::sync::Mutex::default(),
         }
     }
 
@@ -77,7 +80,21 @@ impl Limiter {
         requests: &[BucketRequest],
         access: Access,
     ) -> Result<Decision, LimiterDown> {
-        self.evaluate(requests, access, true).await
+        let decision = self.evaluate(requests, access, true).await?;
+        let mut tally = self.tally.lock().unwrap_or_else(|p| p.into_inner());
+        for request in requests {
+            *tally.entry((request.name, decision.allowed)).or_default() += 1;
+        }
+        Ok(decision)
+    }
+
+    /// Decisions so far: (bucket name, allowed, count).
+    pub fn decisions(&self) -> Vec<(&'static str, bool, u64)> {
+        let tally = self.tally.lock().unwrap_or_else(|p| p.into_inner());
+        tally
+            .iter()
+            .map(|((name, allowed), count)| (*name, *allowed, *count))
+            .collect()
     }
 
     /// What `decide` would answer, taking nothing.

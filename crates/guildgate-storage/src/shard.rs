@@ -105,6 +105,8 @@ pub trait ShardReads: Send + Sync {
         id: &str,
     ) -> StoreResult<Option<ShardDoc>>;
     async fn shard_webhooks(&self, guild_id: &str) -> StoreResult<Vec<WebhookRow>>;
+    /// Webhook deliveries waiting (the backlog, for the operators' metrics).
+    async fn pending_delivery_count(&self) -> StoreResult<i64>;
     /// Claims up to `limit` deliveries that are due: each is held until `lease_until` (its
     /// next attempt time moves there), so of several instances sharing the database one
     /// attempts it. The attempt's result then sets its real next time; an instance that

@@ -38,6 +38,9 @@ pub struct Config {
     /// Redis (`redis://host:port/db`) for rate-limit buckets shared by every instance;
     /// in process when unset. May carry a password, so `Debug` never prints it.
     pub redis_url: Option<SecretString>,
+    /// Where the operators' Prometheus endpoint (`/metrics`) listens; off when unset.
+    /// Keep it off the public network.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// A secret from configuration: `Debug` never prints it.
@@ -66,6 +69,7 @@ impl Default for Config {
             sqlite_synchronous: "full".to_owned(),
             webhook_allow_private_targets: false,
             redis_url: None,
+            metrics_listen: None,
         }
     }
 }
@@ -167,6 +171,14 @@ impl Config {
                     ));
                 }
             };
+        }
+        if let Some(v) = env("GUILDGATE_METRICS_LISTEN") {
+            self.metrics_listen = Some(v.parse().map_err(|_| {
+                ConfigError::Env(
+                    "GUILDGATE_METRICS_LISTEN",
+                    format!("not an address:port: {v:?}"),
+                )
+            })?);
         }
         if let Some(v) = env("GUILDGATE_REDIS_URL") {
             self.redis_url = Some(SecretString(v.trim().to_owned()));

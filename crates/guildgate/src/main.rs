@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod admin;
 mod config;
 mod openapi;
+mod ops_metrics;
 mod serve;
 
 use std::path::PathBuf;

@@ -10,6 +10,7 @@ use guildgate_storage::Store;
 use guildgate_tasks_api::{TasksConfig, TasksState};
 
 use crate::config::Config;
+use crate::ops_metrics::{self, OpsMetrics, Sources};
 
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let key = config.secret_key()?;
@@ -127,6 +128,45 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         },
     );
     tokio::spawn(guildgate_shard_api::run_workers(shard.clone()));
+    let ops = Arc::new(OpsMetrics::new(Sources {
+        store: store.clone(),
+        redis: redis.clone(),
+        limiters: vec![
+            (
+                "guild",
+                OpsMetrics::limiter_of(state.clone(), |s: &AppState| &s.limiter),
+            ),
+            (
+                "tasks",
+                OpsMetrics::limiter_of(tasks.clone(), |s: &TasksState| &s.limiter),
+            ),
+            (
+                "shard",
+                OpsMetrics::limiter_of(shard.clone(), |s: &guildgate_shard_api::ShardState| {
+                    &s.limiter
+                }),
+            ),
+            (
+                "dashboard",
+                OpsMetrics::limiter_of(
+                    dashboard.clone(),
+                    |s: &guildgate_dashboard::DashboardState| &s.limiter,
+                ),
+            ),
+        ],
+    }));
+    if let Some(address) = config.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        tracing::info!(address = %listener.local_addr()?, "operators' metrics at /metrics");
+        let metrics_app = axum::Router::new()
+            .route("/metrics", axum::routing::get(ops_metrics::scrape))
+            .with_state(ops.clone());
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, metrics_app).await {
+                tracing::error!(%err, "the metrics listener stopped");
+            }
+        });
+    }
     let app = guildgate_guild_api::router(state.clone())
         .merge(guildgate_tasks_api::router(tasks))
         .merge(guildgate_shard_api::router(shard))
@@ -139,7 +179,11 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             "/ready",
             axum::routing::get(ready).with_state((store.clone(), redis.clone())),
         )
-        .fallback(not_found);
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            ops,
+            ops_metrics::track,
+        ));
     let app = guildgate_dashboard::with_session_calls(app, dashboard);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, database = %redact_url(&config.database_url), "guildgate listening");

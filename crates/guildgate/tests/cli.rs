@@ -385,3 +385,77 @@ fn a_client_token_from_the_cli_joins_the_served_shard() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn operators_metrics_count_calls_on_their_own_listener() {
+    let db = seeded();
+    let minted = db.ok(&[
+        "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", "bot",
+    ]);
+    let secret = minted["token"].as_str().unwrap().to_owned();
+    let (port, metrics_port) = (free_port(), free_port());
+    let metrics_address = format!("127.0.0.1:{metrics_port}");
+    let mut server = serve(
+        &db,
+        port,
+        &[("GUILDGATE_METRICS_LISTEN", metrics_address.as_str())],
+        None,
+    );
+    let strikes = format!("/api/public/v1/guilds/{GUILD}/strikes");
+    for _ in 0..3 {
+        assert_eq!(http_get(port, &strikes, &secret).0, 200);
+    }
+    assert_eq!(http_get(port, &strikes, "arkpat_wrong").0, 401);
+    // Not on the public listener.
+    assert_eq!(http_get(port, "/metrics", "").0, 404);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let (status, raw) = http_get(metrics_port, "/metrics", "");
+    assert_eq!(status, 200, "{raw}");
+    let text = raw.split("\r\n\r\n").nth(1).unwrap().to_owned();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let value = |metric: &str, labels: &[(&str, &str)]| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == metric)
+            .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum()
+    };
+    // The parser folds a histogram's series into one value; the count lines are read
+    // from the text, which it has accepted whole above.
+    let count = |labels: &[(&str, &str)]| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with("guildgate_http_request_duration_seconds_count{"))
+            .filter(|l| {
+                labels
+                    .iter()
+                    .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+            })
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .sum()
+    };
+    let route = "/api/public/v1/guilds/{guild_id}/strikes";
+    assert_eq!(
+        count(&[("route", route), ("status", "2xx"), ("surface", "guild")]),
+        3.0,
+        "{text}"
+    );
+    assert_eq!(count(&[("route", route), ("status", "4xx")]), 1.0);
+    assert_eq!(value("guildgate_database_up", &[]), 1.0);
+    assert!(
+        value(
+            "guildgate_rate_limit_decisions_total",
+            &[("surface", "guild"), ("outcome", "allowed")]
+        ) >= 3.0,
+        "{text}"
+    );
+    assert_eq!(value("guildgate_webhook_backlog", &[]), 0.0);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -165,6 +165,14 @@ impl ShardReads for Backend {
         rows.iter().map(webhook_row).collect()
     }
 
+    async fn pending_delivery_count(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM shard_deliveries WHERE status = 'pending'")
+                .fetch_one(&self.reader)
+                .await?,
+        )
+    }
+
     async fn claim_due_deliveries(
         &self,
         now: Millis,

@@ -1,0 +1,189 @@
+//! The operators' Prometheus endpoint (`GET /metrics` on `metrics_listen`, apart from the
+//! public listener): requests by surface, route, method and status class with latency
+//! histograms, rate-limit decisions by bucket, the webhook backlog, and whether the
+//! database and Redis answer. Separate from the shard's per-guild metrics, which owners
+//! read with their keys.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use guildgate_core::limiter::Limiter;
+use guildgate_storage::Store;
+use guildgate_storage::redis_limits::RedisBuckets;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Reads one limiter's decisions so far: (bucket name, allowed, count).
+pub type DecisionCounts = Arc<dyn Fn() -> Vec<(&'static str, bool, u64)> + Send + Sync>;
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms to about 4 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+/// What the endpoint reads at each scrape, besides the request histograms it keeps.
+pub struct Sources {
+    pub store: Arc<dyn Store>,
+    pub redis: Option<Arc<RedisBuckets>>,
+    /// (surface, its limiter).
+    pub limiters: Vec<(&'static str, DecisionCounts)>,
+}
+
+pub struct OpsMetrics {
+    requests: Family<Labels, Histogram, fn() -> Histogram>,
+    started: Instant,
+    sources: Sources,
+}
+
+impl OpsMetrics {
+    pub fn new(sources: Sources) -> Self {
+        Self {
+            requests: Family::new_with_constructor(latency_histogram),
+            started: Instant::now(),
+            sources,
+        }
+    }
+
+    /// The limiter counts of one surface's state, for `Sources::limiters`.
+    pub fn limiter_of<S: Send + Sync + 'static>(
+        state: S,
+        limiter: fn(&S) -> &Limiter,
+    ) -> DecisionCounts {
+        Arc::new(move || limiter(&state).decisions())
+    }
+}
+
+/// Which surface a route belongs to, for the `surface` label.
+fn surface_of(route: &str) -> &'static str {
+    if route.starts_with("/api/public/v1") {
+        "guild"
+    } else if route.starts_with("/dashboard") || route.starts_with("/api/security") {
+        "dashboard"
+    } else if route.starts_with("/mcp") || route.starts_with("/oauth") {
+        "mcp"
+    } else if route == "/ws" || route.starts_with("/api/v1/") && is_shard(route) {
+        "shard"
+    } else if route.starts_with("/api/v1") {
+        "tasks"
+    } else {
+        "server"
+    }
+}
+
+fn is_shard(route: &str) -> bool {
+    guildgate_core::shard::SHARD_ROUTES
+        .iter()
+        .any(|r| r.path == route)
+}
+
+/// Times every call of the public listener.
+pub async fn track(State(metrics): State<Arc<OpsMetrics>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let status = format!("{}xx", response.status().as_u16() / 100);
+    let labels = vec![
+        ("surface", surface_of(&route).to_owned()),
+        ("route", route),
+        ("method", method),
+        ("status", status),
+    ];
+    metrics
+        .requests
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
+    let gauge: Gauge = Gauge::default();
+    gauge.set(value);
+    registry.register(name, help, gauge);
+}
+
+pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
+    let mut registry = Registry::with_labels(std::iter::once((
+        Cow::Borrowed("app"),
+        Cow::Borrowed("guildgate"),
+    )));
+    registry.register(
+        "guildgate_http_request_duration_seconds",
+        "Calls answered, by surface, route, method and status class, with their latency.",
+        metrics.requests.clone(),
+    );
+    let decisions = Family::<Labels, Counter>::default();
+    for (surface, read) in &metrics.sources.limiters {
+        for (bucket, allowed, count) in read() {
+            let outcome = if allowed { "allowed" } else { "refused" };
+            decisions
+                .get_or_create(&vec![
+                    ("surface", (*surface).to_owned()),
+                    ("bucket", bucket.to_owned()),
+                    ("outcome", outcome.to_owned()),
+                ])
+                .inc_by(count);
+        }
+    }
+    registry.register(
+        "guildgate_rate_limit_decisions",
+        "Rate-limit decisions by surface, bucket and outcome.",
+        decisions,
+    );
+    let sources = &metrics.sources;
+    let database_up = sources.store.ping().await.is_ok();
+    gauge(
+        &mut registry,
+        "guildgate_database_up",
+        "1 while the database answers.",
+        i64::from(database_up),
+    );
+    if let Some(redis) = &sources.redis {
+        gauge(
+            &mut registry,
+            "guildgate_redis_up",
+            "1 while Redis (the shared rate limits) answers.",
+            i64::from(redis.ping().await.is_ok()),
+        );
+    }
+    if let Ok(backlog) = sources.store.pending_delivery_count().await {
+        gauge(
+            &mut registry,
+            "guildgate_webhook_backlog",
+            "Shard webhook deliveries waiting to be sent or retried.",
+            backlog,
+        );
+    }
+    gauge(
+        &mut registry,
+        "guildgate_uptime_seconds",
+        "Seconds since this process started.",
+        i64::try_from(metrics.started.elapsed().as_secs()).unwrap_or(i64::MAX),
+    );
+    let mut text = String::new();
+    if encode(&mut text, &registry).is_err() {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
