@@ -48,10 +48,57 @@ fn two_instances_share_one_budget_and_see_each_others_revocations() {
     }
     assert_eq!((allowed, limited), (120, 10));
 
-    // With Redis gone, reads go through and /ready says why it is not ready.
+    // The destructive tier allows 6 at once: 6 strikes across both instances, not 12.
+    let writer = db.ok(&[
+        "token",
+        "mint",
+        "--guild",
+        GUILD,
+        "--user",
+        OWNER,
+        "--name",
+        "mod bot",
+        "--capabilities",
+        "strikes.read,strikes.write",
+        "--allow-self-reauth",
+    ]);
+    let writer_secret = writer["token"].as_str().unwrap().to_owned();
+    let window = format!(
+        "/api/api-tokens/{}/reauth-window",
+        writer["id"].as_str().unwrap()
+    );
+    let (status, text) = http_post(port_a, &window, &writer_secret, "");
+    assert_eq!(status, 200, "{text}");
+    let strike = serde_json::json!({
+        "user_id": "583912000000000000",
+        "reason": "spam",
+        "category": "rule-violation",
+        "severity": "minor",
+        "_confirmation": format!("ADD STRIKE TO USER 583912000000000000 IN GUILD {GUILD} SEVERITY MINOR"),
+    })
+    .to_string();
+    let mut statuses = Vec::new();
+    for call in 0..8 {
+        let port = if call % 2 == 0 { port_a } else { port_b };
+        statuses.push(http_post(port, &strikes, &writer_secret, &strike).0);
+    }
+    assert_eq!(
+        (
+            statuses.iter().filter(|s| **s == 201).count(),
+            statuses.iter().filter(|s| **s == 429).count()
+        ),
+        (6, 2),
+        "{statuses:?}"
+    );
+
+    // With Redis gone, reads go through, writes are refused as retryable, and /ready
+    // says why it is not ready.
     redis.stop();
     let (status, _) = http_get(port_b, &strikes, &secret);
     assert_eq!(status, 200, "reads fail open");
+    let (status, text) = http_post(port_a, &strikes, &writer_secret, &strike);
+    assert_eq!(status, 503, "writes fail closed: {text}");
+    assert!(text.contains("UPSTREAM_UNAVAILABLE"), "{text}");
     let (status, text) = http_get(port_b, "/ready", "");
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("\"redis\":"), "{text}");
