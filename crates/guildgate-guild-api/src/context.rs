@@ -156,7 +156,9 @@ pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next
         Some(err) => Failure(err).into_response(),
         None => {
             req.extensions_mut().insert(ctx.clone());
-            next.run(req).await
+            // Everything logged while answering carries the call's request id.
+            let span = tracing::info_span!("request", request_id = %ctx.request_id);
+            tracing::Instrument::instrument(next.run(req), span).await
         }
     };
 

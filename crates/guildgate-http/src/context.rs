@@ -154,7 +154,16 @@ pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next)
         record: Mutex::default(),
     });
     req.extensions_mut().insert(ctx.clone());
-    let mut response = next.run(req).await;
+    // Everything logged while answering carries the call's request id.
+    let span = tracing::info_span!("request", request_id = %ctx.request_id);
+    let mut response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    tracing::debug!(
+        parent: &span,
+        method = %ctx.method,
+        path = %ctx.path,
+        status = response.status().as_u16(),
+        "answered"
+    );
     if response.status() == StatusCode::METHOD_NOT_ALLOWED {
         response = MessageError::not_found("Route").into_response();
     }

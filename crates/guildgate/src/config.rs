@@ -25,6 +25,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// tracing filter level: error, warn, info, debug, trace.
     pub log_level: String,
+    /// `text` (the default) or `json`: one object per line, with the request id.
+    pub log_format: String,
     /// The Discord bot's token; without one, Discord actions are record-only.
     pub discord_bot_token: Option<SecretString>,
     /// Discord's API base (a stand-in's, in tests).
@@ -64,6 +66,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             limits: LimitsConfig::default(),
             log_level: "info".to_owned(),
+            log_format: "text".to_owned(),
             discord_bot_token: None,
             discord_api_base_url: None,
             sqlite_synchronous: "full".to_owned(),
@@ -185,6 +188,15 @@ impl Config {
         }
         if let Some(v) = env("GUILDGATE_LOG_LEVEL") {
             self.log_level = v;
+        }
+        if let Some(v) = env("GUILDGATE_LOG_FORMAT") {
+            self.log_format = v.trim().to_owned();
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Env(
+                "GUILDGATE_LOG_FORMAT",
+                format!("expected text or json, got {:?}", self.log_format),
+            ));
         }
         if let Some(v) = env("GUILDGATE_TRUSTED_PROXIES") {
             self.trusted_proxies = v

@@ -100,7 +100,7 @@ fn main() -> ExitCode {
             if let Some(database) = database {
                 config.database_url = database;
             }
-            init_logging(&config.log_level);
+            init_logging(&config.log_level, &config.log_format);
             match runtime.block_on(serve::serve(config)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
@@ -151,13 +151,22 @@ fn mcp(args: McpArgs) -> ExitCode {
     }
 }
 
-fn init_logging(level: &str) {
+/// Plain lines, or one JSON object per line (`log_format = "json"`) with the fields of the
+/// current request's span (its `request_id`) for log pipelines.
+fn init_logging(level: &str, format: &str) {
     let level = level.parse().unwrap_or(tracing::Level::INFO);
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_target(false)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        logs.init();
+    }
 }
 
 /// Logging for `guildgate mcp`: stderr only, colours only on a terminal (MCP clients keep

@@ -459,3 +459,43 @@ fn operators_metrics_count_calls_on_their_own_listener() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn json_logs_carry_each_calls_request_id() {
+    let db = seeded();
+    let port = free_port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut server = serve(
+        &db,
+        port,
+        &[
+            ("GUILDGATE_LOG_FORMAT", "json"),
+            ("GUILDGATE_LOG_LEVEL", "debug"),
+        ],
+        Some(&log),
+    );
+    let (status, raw) = http_get(port, "/api/v1/status", "scok_not_a_real_key");
+    assert_eq!(status, 401, "{raw}");
+    let request_id = raw
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    let lines: Vec<Value> = logged
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"] == "answered"
+            && l["span"]["request_id"] == request_id.as_str()
+            && l["fields"]["status"] == 401),
+        "no log line for {request_id}: {logged}"
+    );
+    assert!(!logged.contains("scok_not_a_real_key"), "no key in the log");
+}
