@@ -122,6 +122,25 @@ fn two_instances_share_one_budget_and_see_each_others_revocations() {
     }
     // Announced by PostgreSQL to every instance: well within the one-second target.
     assert!(revoked_at.elapsed() <= Duration::from_secs(1));
+
+    // The per-address budget (600 calls in 5 minutes on the public API) is one budget
+    // too: 600 calls from this address across both instances, then 429 on either.
+    let mut refused_at = None;
+    for call in 0..700 {
+        let port = if call % 2 == 0 { port_a } else { port_b };
+        if http_get(port, &strikes, "arkpat_not_a_token").0 == 429 {
+            refused_at = Some(call);
+            break;
+        }
+    }
+    // Redis was restarted above with nothing saved, so the budget started full again:
+    // about 600 calls pass (less the few revocation checks, plus the 2 a second it
+    // refills), then either instance refuses. With a budget per instance, 350 calls each
+    // would never be refused.
+    assert!(
+        refused_at.is_some_and(|n| (570..620).contains(&n)),
+        "per-address budget: refused at {refused_at:?}"
+    );
     stop(a);
     stop(b);
 }
