@@ -236,13 +236,12 @@ pub async fn save(caller: Caller, bytes: Bytes) -> Answer {
     let preset = parse(&Body::parse(&bytes)?)?;
     caller.set_target(&preset.name);
     let now = caller.now();
-    let existing = caller
-        .state
-        .store
-        .shard_doc(caller.guild_id(), PRESET, &preset.name)
-        .await?;
     let text = serde_json::to_string(&preset).expect("a preset serializes");
+    // Read in the writing transaction, as the archive does: `created` is then exact.
     let mut tx = caller.state.store.begin().await?;
+    let existing = tx
+        .shard_doc_for_update(caller.guild_id(), PRESET, &preset.name)
+        .await?;
     tx.put_shard_doc(caller.guild_id(), PRESET, &preset.name, &text, now)
         .await?;
     caller.commit(tx).await?;

@@ -79,10 +79,10 @@ pub async fn save(caller: Caller, bytes: Bytes) -> Answer {
         None => format!("rc_{}", new_ulid().to_lowercase()),
     };
     let now = caller.now();
-    let existing = caller
-        .state
-        .store
-        .shard_doc(caller.guild_id(), READY_CHECK, &id)
+    // Read in the writing transaction, as the archive does: `created` is then exact.
+    let mut tx = caller.state.store.begin().await?;
+    let existing = tx
+        .shard_doc_for_update(caller.guild_id(), READY_CHECK, &id)
         .await?;
     let created_at = existing.as_ref().map_or(now, |doc| doc.created_at);
     let template = json!({
@@ -90,7 +90,6 @@ pub async fn save(caller: Caller, bytes: Bytes) -> Answer {
         "createdAt": to_rfc3339(created_at), "updatedAt": to_rfc3339(now),
     });
     caller.set_target(&id);
-    let mut tx = caller.state.store.begin().await?;
     tx.put_shard_doc(
         caller.guild_id(),
         READY_CHECK,
