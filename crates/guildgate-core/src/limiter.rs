@@ -4,7 +4,8 @@
 //! goes through (logged) and a write is refused as retryable: losing a limiter must not
 //! stop people from reading, nor let destructive calls through unmetered.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 
@@ -55,8 +56,7 @@ pub struct Limiter {
     clock: Arc<dyn Clock>,
     local: LocalLimiter,
     shared: SharedLimits,
-    /// (bucket name, allowed) -> decisions taken, for the operators' metrics.
-    tally: std::sync::Mutex<std::collections::BTreeMap<(&'static str, bool), u64>>,
+    tally: Tally,
 }
 
 impl Limiter {
@@ -70,7 +70,7 @@ impl Limiter {
             local: LocalLimiter::new(clock.clone()),
             clock,
             shared,
-            tally: std::sync::Mutex::default(),
+            tally: Tally::default(),
         }
     }
 
@@ -81,20 +81,15 @@ impl Limiter {
         access: Access,
     ) -> Result<Decision, LimiterDown> {
         let decision = self.evaluate(requests, access, true).await?;
-        let mut tally = self.tally.lock().unwrap_or_else(|p| p.into_inner());
         for request in requests {
-            *tally.entry((request.name, decision.allowed)).or_default() += 1;
+            self.tally.count(request.name, decision.allowed);
         }
         Ok(decision)
     }
 
     /// Decisions so far: (bucket name, allowed, count).
     pub fn decisions(&self) -> Vec<(&'static str, bool, u64)> {
-        let tally = self.tally.lock().unwrap_or_else(|p| p.into_inner());
-        tally
-            .iter()
-            .map(|((name, allowed), count)| (*name, *allowed, *count))
-            .collect()
+        self.tally.read()
     }
 
     /// What `decide` would answer, taking nothing.
@@ -136,5 +131,97 @@ impl Limiter {
                 }
             },
         }
+    }
+}
+
+/// Decisions counted per bucket name for the operators' metrics. Counted on every call, so
+/// without a lock: a bucket name claims a slot once, then each decision is one atomic add.
+/// There are a dozen bucket names; names beyond the slots are counted under "other".
+struct Tally {
+    slots: [TallySlot; TALLY_SLOTS],
+    other: [AtomicU64; 2],
+}
+
+const TALLY_SLOTS: usize = 32;
+
+#[derive(Default)]
+struct TallySlot {
+    name: OnceLock<&'static str>,
+    /// Refused, allowed.
+    counts: [AtomicU64; 2],
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            slots: std::array::from_fn(|_| TallySlot::default()),
+            other: Default::default(),
+        }
+    }
+}
+
+impl Tally {
+    fn count(&self, name: &'static str, allowed: bool) {
+        let counts = self
+            .slots
+            .iter()
+            .find(|slot| *slot.name.get_or_init(|| name) == name)
+            .map_or(&self.other, |slot| &slot.counts);
+        counts[usize::from(allowed)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> Vec<(&'static str, bool, u64)> {
+        let named = self
+            .slots
+            .iter()
+            .filter_map(|slot| Some((*slot.name.get()?, &slot.counts)));
+        named
+            .chain(std::iter::once(("other", &self.other)))
+            .flat_map(|(name, counts)| {
+                [false, true].map(|allowed| {
+                    (
+                        name,
+                        allowed,
+                        counts[usize::from(allowed)].load(Ordering::Relaxed),
+                    )
+                })
+            })
+            .filter(|(_, _, count)| *count > 0)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tally_counts_each_bucket_and_outcome_apart() {
+        let tally = Tally::default();
+        for _ in 0..3 {
+            tally.count("ip", true);
+        }
+        tally.count("token", true);
+        tally.count("ip", false);
+        let mut read = tally.read();
+        read.sort();
+        assert_eq!(
+            read,
+            vec![("ip", false, 1), ("ip", true, 3), ("token", true, 1)]
+        );
+    }
+
+    #[test]
+    fn names_beyond_the_slots_count_as_other() {
+        let tally = Tally::default();
+        let names: Vec<&'static str> = (0..TALLY_SLOTS + 2)
+            .map(|i| &*Box::leak(format!("bucket{i}").into_boxed_str()))
+            .collect();
+        for name in &names {
+            tally.count(name, true);
+        }
+        let read = tally.read();
+        assert_eq!(read.len(), TALLY_SLOTS + 1);
+        assert!(read.contains(&("other", true, 2)));
     }
 }

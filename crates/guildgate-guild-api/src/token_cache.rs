@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use guildgate_core::model::TokenAuth;
@@ -23,6 +24,8 @@ struct Entry {
 pub struct TokenCache {
     ttl: Duration,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl TokenCache {
@@ -30,7 +33,17 @@ impl TokenCache {
         Self {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
+    }
+
+    /// Lookups answered from memory and lookups that went to the database, so far.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     /// The token with this secret hash (unknown ones are remembered too).
@@ -46,9 +59,11 @@ impl TokenCache {
                 && entry.generation == generation
                 && entry.at.elapsed() < self.ttl
             {
+                self.hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(entry.found.clone());
             }
         }
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let found = store.token_by_hash(&secret_hash).await?;
         if !self.ttl.is_zero() {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());

@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::Store;
 use guildgate_core::audit::AuditEvent;
@@ -26,6 +27,16 @@ pub struct AuditSink {
     /// address needs no new stamp (the time shown is to the second).
     /// Keyed on a hash of the token id: no copy of the id per token held.
     recent: Arc<Mutex<HashMap<u64, (Millis, IpAddr)>>>,
+    stats: Arc<Stats>,
+}
+
+/// Called with how long each batch of rows took to commit (the operators' metrics).
+pub type CommitObserver = Box<dyn Fn(Duration) + Send + Sync>;
+
+#[derive(Default)]
+struct Stats {
+    rows_written: AtomicU64,
+    on_commit: OnceLock<CommitObserver>,
 }
 
 /// Stamps of one token closer together than this are not queued again.
@@ -38,11 +49,28 @@ const QUEUE: usize = 65_536;
 impl AuditSink {
     pub fn spawn(store: Arc<dyn Store>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, rx));
+        let stats = Arc::<Stats>::default();
+        tokio::spawn(run(store, rx, stats.clone()));
         Self {
             tx,
             recent: Arc::default(),
+            stats,
         }
+    }
+
+    /// Rows and stamps queued and not yet written.
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Audit rows this sink has committed.
+    pub fn rows_written(&self) -> u64 {
+        self.stats.rows_written.load(Ordering::Relaxed)
+    }
+
+    /// Sets, once, what is told each batch's commit time.
+    pub fn observe_commits(&self, observer: CommitObserver) {
+        let _ = self.stats.on_commit.set(observer);
     }
 
     /// Queues a row. Under overload the caller waits for room rather than lose the row.
@@ -86,7 +114,7 @@ impl AuditSink {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Message>) {
+async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Message>, stats: Arc<Stats>) {
     let mut events = Vec::with_capacity(BATCH);
     let mut touches = Vec::new();
     let mut waiters = Vec::new();
@@ -102,26 +130,36 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Message>) {
                 next = rx.try_recv().ok();
             }
         }
-        write(&*store, &mut events, &mut touches).await;
+        write(&*store, &mut events, &mut touches, &stats).await;
         for done in waiters.drain(..) {
             let _ = done.send(());
         }
     }
-    write(&*store, &mut events, &mut touches).await;
+    write(&*store, &mut events, &mut touches, &stats).await;
 }
 
 async fn write(
     store: &dyn Store,
     events: &mut Vec<AuditEvent>,
     touches: &mut Vec<(String, Millis, String)>,
+    stats: &Stats,
 ) {
     // A busy database is retried a few times; an audit row is not given up lightly.
     for attempt in 0..5 {
         if events.is_empty() {
             break;
         }
+        let started = Instant::now();
         match store.append_audit(events).await {
-            Ok(()) => events.clear(),
+            Ok(()) => {
+                if let Some(observe) = stats.on_commit.get() {
+                    observe(started.elapsed());
+                }
+                stats
+                    .rows_written
+                    .fetch_add(events.len() as u64, Ordering::Relaxed);
+                events.clear();
+            }
             Err(err) => {
                 tracing::error!(%err, rows = events.len(), attempt, "audit batch failed");
                 tokio::time::sleep(Duration::from_millis(100 << attempt)).await;

@@ -36,7 +36,7 @@ use guildgate_core::model::{
     ReauthWindow, Strike, Ticket, TokenAuth, TokenRecord,
 };
 
-pub use audit_sink::AuditSink;
+pub use audit_sink::{AuditSink, CommitObserver};
 
 /// Opens the store a database URL names: `postgres://` (or `postgresql://`) for
 /// PostgreSQL, anything else for SQLite (`sqlite://path` or a bare path; `durability`

@@ -13,8 +13,8 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use guildgate_core::limiter::Limiter;
-use guildgate_storage::Store;
 use guildgate_storage::redis_limits::RedisBuckets;
+use guildgate_storage::{AuditSink, Store};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -38,18 +38,29 @@ pub struct Sources {
     pub redis: Option<Arc<RedisBuckets>>,
     /// (surface, its limiter).
     pub limiters: Vec<(&'static str, DecisionCounts)>,
+    /// The batched audit rows of reads and refusals.
+    pub audit: AuditSink,
+    /// The guild token cache's (hits, misses) so far.
+    pub token_cache: Arc<dyn Fn() -> (u64, u64) + Send + Sync>,
 }
 
 pub struct OpsMetrics {
     requests: Family<Labels, Histogram, fn() -> Histogram>,
+    audit_commits: Histogram,
     started: Instant,
     sources: Sources,
 }
 
 impl OpsMetrics {
     pub fn new(sources: Sources) -> Self {
+        let audit_commits = latency_histogram();
+        let observed = audit_commits.clone();
+        sources
+            .audit
+            .observe_commits(Box::new(move |took| observed.observe(took.as_secs_f64())));
         Self {
             requests: Family::new_with_constructor(latency_histogram),
+            audit_commits,
             started: Instant::now(),
             sources,
         }
@@ -145,6 +156,38 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
         decisions,
     );
     let sources = &metrics.sources;
+    registry.register(
+        "guildgate_audit_commit_duration_seconds",
+        "Time to commit one batch of audit rows (reads and refusals; a change's own row \
+         commits with the change).",
+        metrics.audit_commits.clone(),
+    );
+    gauge(
+        &mut registry,
+        "guildgate_audit_queue_depth",
+        "Audit rows and last-use stamps queued and not yet written.",
+        i64::try_from(sources.audit.queue_depth()).unwrap_or(i64::MAX),
+    );
+    let rows: Counter = Counter::default();
+    rows.inc_by(sources.audit.rows_written());
+    registry.register(
+        "guildgate_audit_rows_written",
+        "Batched audit rows committed.",
+        rows,
+    );
+    let (hits, misses) = (sources.token_cache)();
+    let lookups = Family::<Labels, Counter>::default();
+    lookups
+        .get_or_create(&vec![("result", "hit".to_owned())])
+        .inc_by(hits);
+    lookups
+        .get_or_create(&vec![("result", "miss".to_owned())])
+        .inc_by(misses);
+    registry.register(
+        "guildgate_token_cache_lookups",
+        "Guild token lookups answered from memory (hit) or from the database (miss).",
+        lookups,
+    );
     let database_up = sources.store.ping().await.is_ok();
     gauge(
         &mut registry,

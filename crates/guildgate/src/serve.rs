@@ -128,9 +128,12 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         },
     );
     tokio::spawn(guildgate_shard_api::run_workers(shard.clone()));
+    let cache_of = state.clone();
     let ops = Arc::new(OpsMetrics::new(Sources {
         store: store.clone(),
         redis: redis.clone(),
+        audit: state.audit_sink().clone(),
+        token_cache: Arc::new(move || cache_of.tokens.hits_and_misses()),
         limiters: vec![
             (
                 "guild",

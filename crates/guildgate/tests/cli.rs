@@ -456,6 +456,28 @@ fn operators_metrics_count_calls_on_their_own_listener() {
         "{text}"
     );
     assert_eq!(value("guildgate_webhook_backlog", &[]), 0.0);
+    // The three reads found their token once in the database, then in memory.
+    assert_eq!(
+        value("guildgate_token_cache_lookups_total", &[("result", "miss")]),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        value("guildgate_token_cache_lookups_total", &[("result", "hit")]),
+        2.0
+    );
+    // Each read's audit row has been committed by the batch writer, none still queued.
+    assert!(
+        value("guildgate_audit_rows_written_total", &[]) >= 3.0,
+        "{text}"
+    );
+    assert_eq!(value("guildgate_audit_queue_depth", &[]), 0.0);
+    let audit_commits = text
+        .lines()
+        .find_map(|l| l.strip_prefix("guildgate_audit_commit_duration_seconds_count"))
+        .and_then(|rest| rest.rsplit(' ').next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(audit_commits >= 1.0, "{text}");
     server.kill().unwrap();
     server.wait().unwrap();
 }
