@@ -93,9 +93,19 @@ impl Drop for KeyHold {
         if let Some(key) = self.key.take() {
             let store = self.store.clone();
             let owner_id = std::mem::take(&mut self.owner_id);
+            // The write failed, often because the database did: keep trying while the
+            // hold lasts, so a retry is not told "in flight" for a minute after the
+            // database is back.
             tokio::spawn(async move {
-                if let Err(err) = store.release_idempotent(&owner_id, &key).await {
-                    tracing::warn!(%err, "could not release an idempotency key");
+                let started = std::time::Instant::now();
+                let mut wait = std::time::Duration::from_millis(100);
+                while let Err(err) = store.release_idempotent(&owner_id, &key).await {
+                    if started.elapsed().as_millis() + wait.as_millis() >= LOCK_MILLIS as u128 {
+                        tracing::warn!(%err, "could not release an idempotency key");
+                        return;
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(std::time::Duration::from_secs(2));
                 }
             });
         }
@@ -135,10 +145,14 @@ impl HeldWrite {
     pub async fn commit(mut self, audit: &AuditEvent, status: u16, body: &str) -> StoreResult<()> {
         let mut tx = self.tx.take().expect("the transaction lives until commit");
         tx.append_audit(audit).await?;
-        if let Some(key) = self.hold.key.take() {
-            tx.complete_idempotent(&self.hold.owner_id, &key, status, body)
+        if let Some(key) = &self.hold.key {
+            tx.complete_idempotent(&self.hold.owner_id, key, status, body)
                 .await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        // Saved with its response: nothing to let go. (Had the commit failed, the hold
+        // would let the key go; had it committed anyway, the release finds no held key.)
+        self.hold.key = None;
+        Ok(())
     }
 }

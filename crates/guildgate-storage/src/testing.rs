@@ -130,3 +130,147 @@ impl Drop for ScratchRedis {
         self.stop();
     }
 }
+
+/// Rows of one query outside the store, each as text (select one text column, such as
+/// `a || '|' || b`): what a test finds in the database after the server is done.
+pub async fn query_text(url: &str, sql: &str) -> StoreResult<Vec<String>> {
+    if crate::is_postgres(url) {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let rows = sqlx::query_scalar(sql).fetch_all(&mut conn).await?;
+        conn.close().await?;
+        Ok(rows)
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        let rows = sqlx::query_scalar(sql).fetch_all(&mut conn).await?;
+        conn.close().await?;
+        Ok(rows)
+    }
+}
+
+/// A PostgreSQL server of one test's own, in a temporary directory on a free loopback
+/// port, for tests that stop and restart the database under a running server. Stopped
+/// when dropped. Run as root, the server runs as the `postgres` user.
+pub struct ScratchPostgres {
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl ScratchPostgres {
+    /// Creates the cluster, starts it, and creates an empty `guildgate` database.
+    pub fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL is installed (scripts/test.sh installs it)")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|p| p.join("initdb").exists())
+            .max()
+            .expect("an initdb under /usr/lib/postgresql");
+        let server = Self {
+            bin,
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            port: std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free port"),
+        };
+        if is_root() {
+            let status = std::process::Command::new("chown")
+                .args(["postgres", &server.dir.path().display().to_string()])
+                .status()
+                .expect("chown runs");
+            assert!(status.success(), "chown the data directory to postgres");
+        }
+        let data = server.data();
+        server.run(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
+        server.start_again();
+        let port = server.port.to_string();
+        server.run(
+            "createdb",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "guildgate",
+            ],
+        );
+        server
+    }
+
+    /// The URL of the `guildgate` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/guildgate", self.port)
+    }
+
+    /// Stops the server (fast shutdown: open sessions are ended) and waits until it is down.
+    pub fn stop(&self) {
+        self.pg_ctl("stop");
+    }
+
+    /// Starts the server again and waits until it accepts connections.
+    pub fn start_again(&self) {
+        self.pg_ctl("start");
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log").display().to_string();
+        let data = self.data();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D", &data, "-l", &log, "-w", "-m", "fast", "-o", &options, action,
+            ],
+        );
+    }
+
+    fn command(&self, tool: &str) -> std::process::Command {
+        let program = self.bin.join(tool);
+        if is_root() {
+            let mut command = std::process::Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            std::process::Command::new(program)
+        }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = self.command(tool).args(args).output().expect("runs");
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for ScratchPostgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}

@@ -6,113 +6,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use guildgate_storage::testing::ScratchPostgres;
 use serde_json::Value;
-
-/// A PostgreSQL server in a temporary directory on a free loopback port.
-struct Throwaway {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Throwaway {
-    fn start() -> Self {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .expect("PostgreSQL is installed (scripts/test.sh installs it)")
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-            .filter(|p| p.join("initdb").exists())
-            .max()
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let server = Throwaway {
-            bin,
-            dir,
-            port: free_port(),
-        };
-        if is_root() {
-            let status = Command::new("chown")
-                .args(["postgres", server.dir.path().to_str().unwrap()])
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
-        let data = server.data();
-        server.run(
-            "initdb",
-            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
-        );
-        server.pg_ctl("start");
-        server
-    }
-
-    fn data(&self) -> String {
-        self.dir.path().join("data").display().to_string()
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) {
-        let program = self.bin.join(tool);
-        let mut command = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&program);
-            c
-        } else {
-            Command::new(&program)
-        };
-        let out = command.args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{tool} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn pg_ctl(&self, action: &str) {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1",
-            self.port,
-            self.dir.path().display()
-        );
-        let log = self.dir.path().join("log").display().to_string();
-        let data = self.data();
-        let mut args = vec!["-D", &data, "-l", &log, "-w", "-m", "fast", "-o", &options];
-        args.push(action);
-        self.run("pg_ctl", &args);
-    }
-
-    fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
-    }
-}
-
-impl Drop for Throwaway {
-    fn drop(&mut self) {
-        let data = self.data();
-        let program = self.bin.join("pg_ctl");
-        let _ = if is_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(program)
-                .args(["-D", &data, "-m", "immediate", "stop"])
-                .output()
-        } else {
-            Command::new(program)
-                .args(["-D", &data, "-m", "immediate", "stop"])
-                .output()
-        };
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
 
 fn body(raw: &str) -> Value {
     serde_json::from_str(raw.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Value::Null)
@@ -124,21 +22,9 @@ fn a_postgres_restart_is_a_retryable_outage_and_service_returns() {
         // The SQLite pass: no database server to restart. The PostgreSQL pass runs this.
         return;
     }
-    let pg = Throwaway::start();
-    pg.run(
-        "createdb",
-        &[
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &pg.port.to_string(),
-            "-U",
-            "postgres",
-            "guildgate",
-        ],
-    );
+    let pg = ScratchPostgres::start();
     let db = seed(Db {
-        url: pg.url("guildgate"),
+        url: pg.url(),
         _dir: tempfile::tempdir().unwrap(),
     });
     let minted = db.ok(&[
@@ -151,7 +37,7 @@ fn a_postgres_restart_is_a_retryable_outage_and_service_returns() {
     assert_eq!(http_get(port, &strikes, &secret).0, 200);
     assert_eq!(http_get(port, "/ready", "").0, 200);
 
-    pg.pg_ctl("stop");
+    pg.stop();
     // Past the token cache's and the page cache's second.
     std::thread::sleep(Duration::from_millis(1_500));
     let (status, raw) = http_get(port, &strikes, &secret);
@@ -163,7 +49,7 @@ fn a_postgres_restart_is_a_retryable_outage_and_service_returns() {
     assert_eq!(status, 503, "{raw}");
     assert_eq!(body(&raw)["ready"], false);
 
-    pg.pg_ctl("start");
+    pg.start_again();
     let started = Instant::now();
     loop {
         if http_get(port, &strikes, &secret).0 == 200 {

@@ -6,6 +6,8 @@ use std::net::TcpStream;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+pub mod load;
+
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_guildgate");

@@ -1,0 +1,319 @@
+//! A steady write load for the outage and crash tests: workers create strikes, each with
+//! its own Idempotency-Key, and retry a key (same key, same body) until it is
+//! acknowledged, as a careful client would. Afterwards [`reconcile`] checks the database
+//! against what was acknowledged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{GUILD, OWNER};
+
+/// A user the load's strikes are given to (apart from the other tests' users).
+const TARGET: &str = "583912000000000777";
+
+/// What one response to a write was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Status(u16),
+    /// No answer: refused connection, reset, or timeout.
+    NoAnswer,
+}
+
+#[derive(Debug, Default)]
+pub struct WriteLoad {
+    /// Idempotency key -> strike id, for every acknowledged write.
+    pub acknowledged: BTreeMap<String, String>,
+    /// Keys given up on (still unacknowledged at the deadline).
+    pub unfinished: Vec<String>,
+    /// Every response, with when it came (since the load started).
+    pub responses: Vec<(Duration, Outcome)>,
+    /// Retryable errors that said `retryable: false`, or statuses a retry cannot fix.
+    pub wrong: Vec<String>,
+}
+
+impl WriteLoad {
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.responses.iter().filter(|(_, o)| *o == outcome).count()
+    }
+
+    /// Acknowledgements that came after `at`.
+    pub fn acknowledged_after(&self, at: Duration) -> usize {
+        self.responses
+            .iter()
+            .filter(|(when, o)| *when > at && *o == Outcome::Status(201))
+            .count()
+    }
+}
+
+/// The body of the strike written under `key` (the key is in the reason, so the database
+/// can be matched to the acknowledgements).
+fn strike_body(key: &str) -> String {
+    serde_json::json!({
+        "user_id": TARGET,
+        "reason": format!("load {key}"),
+        "category": "rule-violation",
+        "severity": "minor",
+        "_confirmation": format!("ADD STRIKE TO USER {TARGET} IN GUILD {GUILD} SEVERITY MINOR"),
+    })
+    .to_string()
+}
+
+/// One POST that never panics: a refused connection, a reset or a timeout is `NoAnswer`.
+pub fn try_post(
+    port: u16,
+    path: &str,
+    token: &str,
+    body: &str,
+    idempotency_key: &str,
+) -> (Outcome, String) {
+    let attempt = || -> std::io::Result<(u16, String)> {
+        let mut stream = TcpStream::connect_timeout(
+            &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            Duration::from_secs(2),
+        )?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nIdempotency-Key: {idempotency_key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text)?;
+        let status = text
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other("no status line"))?;
+        Ok((status, text))
+    };
+    match attempt() {
+        Ok((status, text)) => (Outcome::Status(status), text),
+        Err(err) => (Outcome::NoAnswer, err.to_string()),
+    }
+}
+
+fn body_of(text: &str) -> Value {
+    serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+/// Mints a token that may write strikes, with its re-auth window open (15 minutes).
+pub fn strike_writer(db: &super::Db, port: u16) -> String {
+    let writer = db.ok(&[
+        "token",
+        "mint",
+        "--guild",
+        GUILD,
+        "--user",
+        OWNER,
+        "--name",
+        "load writer",
+        "--capabilities",
+        "strikes.read,strikes.write",
+        "--allow-self-reauth",
+    ]);
+    let secret = writer["token"].as_str().unwrap().to_owned();
+    let window = format!(
+        "/api/api-tokens/{}/reauth-window",
+        writer["id"].as_str().unwrap()
+    );
+    let (status, text) = super::http_post(port, &window, &secret, "");
+    assert_eq!(status, 200, "{text}");
+    secret
+}
+
+/// Rate limits raised out of the way of a load test (the decisions are still made).
+pub const NO_LIMITS: [(&str, &str); 7] = [
+    ("GUILDGATE_LIMIT_PER_IP", "1000000000/1000000000/1"),
+    ("GUILDGATE_LIMIT_READ", "1000000000/1000000000/1"),
+    ("GUILDGATE_LIMIT_REVERSIBLE", "1000000000/1000000000/1"),
+    ("GUILDGATE_LIMIT_DESTRUCTIVE", "1000000000/1000000000/1"),
+    ("GUILDGATE_LIMIT_AGGREGATE_READ", "1000000000/1000000000/1"),
+    (
+        "GUILDGATE_LIMIT_AGGREGATE_REVERSIBLE",
+        "1000000000/1000000000/1",
+    ),
+    (
+        "GUILDGATE_LIMIT_AGGREGATE_DESTRUCTIVE",
+        "1000000000/1000000000/1",
+    ),
+];
+
+/// Runs `workers` writers against `ports` (taken in turn) until `stop` is set, then
+/// lets each finish the key it holds (retrying for up to `drain`).
+pub fn drive_strikes(
+    ports: Vec<u16>,
+    token: String,
+    workers: usize,
+    stop: Arc<AtomicBool>,
+    drain: Duration,
+) -> std::thread::JoinHandle<WriteLoad> {
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        let path = format!("/api/public/v1/guilds/{GUILD}/strikes");
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let (ports, token, stop, path) =
+                    (ports.clone(), token.clone(), stop.clone(), path.clone());
+                std::thread::spawn(move || {
+                    let mut load = WriteLoad::default();
+                    let mut turn = worker;
+                    let mut stopped_at = None;
+                    for n in 0.. {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let key = format!("w{worker}-{n}");
+                        let body = strike_body(&key);
+                        let mut last = String::new();
+                        loop {
+                            if stop.load(Ordering::Relaxed) {
+                                let since = *stopped_at.get_or_insert_with(Instant::now);
+                                if since.elapsed() > drain {
+                                    eprintln!("gave up on {key}; last answer: {last}");
+                                    load.unfinished.push(key);
+                                    break;
+                                }
+                            }
+                            let port = ports[turn % ports.len()];
+                            turn += 1;
+                            let (outcome, text) = try_post(port, &path, &token, &body, &key);
+                            last.clone_from(&text);
+                            load.responses.push((started.elapsed(), outcome));
+                            match outcome {
+                                Outcome::Status(201) => {
+                                    let id = body_of(&text)["strike"]["id"]
+                                        .as_str()
+                                        .unwrap_or_default()
+                                        .to_owned();
+                                    load.acknowledged.insert(key, id);
+                                    break;
+                                }
+                                Outcome::Status(503) | Outcome::Status(429) => {
+                                    if body_of(&text)["error"]["retryable"] != true {
+                                        load.wrong.push(text);
+                                    }
+                                }
+                                // The same key still in flight (a retry overtook a request
+                                // the server is still finishing): wait and retry.
+                                Outcome::Status(409) | Outcome::NoAnswer => {}
+                                Outcome::Status(_) => {
+                                    load.wrong.push(text);
+                                    break;
+                                }
+                            }
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                    }
+                    load
+                })
+            })
+            .collect();
+        let mut all = WriteLoad::default();
+        for handle in handles {
+            let load = handle.join().unwrap();
+            all.acknowledged.extend(load.acknowledged);
+            all.unfinished.extend(load.unfinished);
+            all.responses.extend(load.responses);
+            all.wrong.extend(load.wrong);
+        }
+        all.responses.sort();
+        all
+    })
+}
+
+/// What the database holds for a load, against what was acknowledged.
+#[derive(Debug)]
+pub struct Reconciled {
+    pub acknowledged: usize,
+    /// Acknowledged writes not in the database.
+    pub lost: Vec<String>,
+    /// Keys with more than one strike.
+    pub duplicated: Vec<String>,
+    /// Strikes whose key was never acknowledged (allowed only for unfinished keys).
+    pub unacknowledged: Vec<String>,
+    /// Acknowledged ids unlike the stored ones, or strikes and audit rows that differ in number.
+    pub mismatched: Vec<String>,
+}
+
+impl Reconciled {
+    pub fn assert_exact(&self, load: &WriteLoad) {
+        assert!(self.lost.is_empty(), "lost: {self:?}");
+        assert!(self.duplicated.is_empty(), "duplicated: {self:?}");
+        assert!(self.mismatched.is_empty(), "mismatched: {self:?}");
+        let unexplained: Vec<_> = self
+            .unacknowledged
+            .iter()
+            .filter(|key| !load.unfinished.contains(key))
+            .collect();
+        assert!(
+            unexplained.is_empty(),
+            "written but never acknowledged: {unexplained:?}"
+        );
+    }
+}
+
+/// Compares the strikes and their audit rows in `database_url` with `load`.
+pub fn reconcile(database_url: &str, load: &WriteLoad) -> Reconciled {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let query = |sql: &str| {
+        runtime
+            .block_on(guildgate_storage::testing::query_text(database_url, sql))
+            .unwrap()
+    };
+    let strikes = query("SELECT reason || '|' || id FROM strikes WHERE reason LIKE 'load %'");
+    // A strike's audit row names the user struck (its target), so rows are counted.
+    let audited = query(&format!(
+        "SELECT id FROM audit_log WHERE action = 'add_strike' AND outcome = 'success' \
+         AND target = '{TARGET}'"
+    ))
+    .len();
+    let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
+    for row in strikes {
+        let (reason, id) = row.split_once('|').unwrap();
+        let key = reason.trim_start_matches("load ").to_owned();
+        by_key.entry(key).or_default().push(id.to_owned());
+    }
+    let mut reconciled = Reconciled {
+        acknowledged: load.acknowledged.len(),
+        lost: Vec::new(),
+        duplicated: Vec::new(),
+        unacknowledged: Vec::new(),
+        mismatched: Vec::new(),
+    };
+    let stored: usize = by_key.values().map(Vec::len).sum();
+    if audited != stored {
+        reconciled
+            .mismatched
+            .push(format!("{stored} strikes stored, {audited} audit rows"));
+    }
+    for (key, id) in &load.acknowledged {
+        match by_key.get(key).map(Vec::as_slice) {
+            None | Some([]) => reconciled.lost.push(key.clone()),
+            Some([stored]) => {
+                if stored != id {
+                    reconciled
+                        .mismatched
+                        .push(format!("{key}: acknowledged {id}, stored {stored}"));
+                }
+            }
+            Some(_) => reconciled.duplicated.push(key.clone()),
+        }
+    }
+    for (key, ids) in &by_key {
+        if !load.acknowledged.contains_key(key) {
+            reconciled.unacknowledged.push(key.clone());
+            if ids.len() > 1 {
+                reconciled.duplicated.push(key.clone());
+            }
+        }
+    }
+    reconciled
+}
