@@ -10,13 +10,17 @@
 //!    limiting per key, in front of the bare route;
 //! 5. the destructive write (strike plus audit row) per second through HTTP, durable
 //!    (SQLite `synchronous=FULL`: fsync on every commit);
-//! 7. RSS of `guildgate serve` with 100,000 tokens and 1,000,000 audit rows.
+//! 7. RSS of `guildgate serve` with 100,000 tokens and 1,000,000 audit rows;
+//!
+//! and the scale-out case (`instances`): reads and durable writes on PostgreSQL with the
+//! limits in Redis, one instance against two on this machine.
 //!
 //! Each case runs at each connection count with wrk as the load generator. The table goes
 //! to stdout; `results.json` and `throughput.svg` to the output folder (default
 //! `target/bench`). Case 6, the micro-benchmarks, is `cargo bench -p guildgate-bench`.
 //! `serve-bare PORT` and `serve-unguarded PORT DB` are the servers of cases 1 and 3.
 
+mod instances;
 mod report;
 mod seed;
 mod servers;
@@ -42,7 +46,7 @@ const NGINX: &str = "nginx map + limit_req";
 const READ_CASES: [&str; 5] = [BARE, UNGUARDED, GUARDED, HAPROXY, NGINX];
 
 struct Options {
-    /// Which groups run: `reads`, `writes`, `memory` (all by default).
+    /// Which groups run: `reads`, `writes`, `memory`, `instances` (all by default).
     cases: Vec<String>,
     seconds: u32,
     connections: Vec<u32>,
@@ -51,7 +55,9 @@ struct Options {
 
 fn options(args: &[String]) -> Options {
     let mut options = Options {
-        cases: vec!["reads".into(), "writes".into(), "memory".into()],
+        cases: ["reads", "writes", "memory", "instances"]
+            .map(String::from)
+            .to_vec(),
         seconds: 5,
         connections: vec![1, 16, 64, 256],
         out: PathBuf::from("target/bench"),
@@ -105,7 +111,12 @@ fn serve_in_process(router: axum::Router, port: &str, database: Option<&String>)
 /// Huge limits: the benchmark measures deciding them, not their refusals.
 const UNLIMITED: &str = "1000000000/1000000000/1";
 
-fn guildgate(db: &str, key: &SecretKey, synchronous: &str) -> (Running, u16) {
+fn guildgate(
+    db: &str,
+    key: &SecretKey,
+    synchronous: &str,
+    envs: &[(&str, String)],
+) -> (Running, u16) {
     let port = free_port();
     let mut command = Command::new(sibling("guildgate"));
     command
@@ -118,7 +129,8 @@ fn guildgate(db: &str, key: &SecretKey, synchronous: &str) -> (Running, u16) {
         ])
         .env("GUILDGATE_SECRET_KEY", key.encode())
         .env("GUILDGATE_SQLITE_SYNCHRONOUS", synchronous)
-        .env("GUILDGATE_LOG_LEVEL", "warn");
+        .env("GUILDGATE_LOG_LEVEL", "warn")
+        .envs(envs.iter().map(|(k, v)| (k, v)));
     for limit in [
         "PER_IP",
         "READ",
@@ -182,7 +194,7 @@ fn run(options: Options) {
         ]),
         unguarded_port,
     );
-    let (guarded, guarded_port) = guildgate(&db, &key, "full");
+    let (guarded, guarded_port) = guildgate(&db, &key, "full", &[]);
     let haproxy_port = free_port();
     let haproxy = servers::haproxy(dir.path(), haproxy_port, bare_port, &proxy_keys);
     let nginx_port = free_port();
@@ -242,11 +254,7 @@ fn run(options: Options) {
     drop((haproxy, nginx, unguarded, bare));
 
     // 5: the destructive write, durable, at the highest connection count.
-    let strike = json!({
-        "user_id": seed::TARGET, "reason": "bench", "severity": "MINOR",
-        "_confirmation": format!("ADD STRIKE TO USER {} IN GUILD {} SEVERITY MINOR", seed::TARGET, seed::GUILD),
-    })
-    .to_string();
+    let strike = strike_body();
     let write_url = format!(
         "http://127.0.0.1:{guarded_port}/api/public/v1/guilds/{}/strikes",
         seed::GUILD
@@ -256,14 +264,12 @@ fn run(options: Options) {
         auth: Some(&bearer),
         body: Some(&strike),
     };
-    let write_connections = *options.connections.iter().max().unwrap_or(&64);
-    let writes = wrk::run(
-        &script,
-        &write_load,
-        write_connections.min(64),
-        options.seconds,
-    );
+    let write_connections = (*options.connections.iter().max().unwrap_or(&64)).min(64);
+    let writes = wrk::run(&script, &write_load, write_connections, options.seconds);
     drop(guarded);
+
+    let scale_out = wants("instances")
+        .then(|| instances::run(&runtime, &script, &key, write_connections, options.seconds));
 
     // 7: memory with 100,000 tokens and 1,000,000 audit rows.
     let memory = if wants("memory") {
@@ -313,10 +319,7 @@ fn run(options: Options) {
     }
     println!(
         "\ndestructive write POST /strikes, synchronous=FULL, {} connections: {:.0} writes/s (target >= 15,000), p99 {:.3} ms, {} errors",
-        write_connections.min(64),
-        writes.rps,
-        writes.p99_ms,
-        writes.errors
+        write_connections, writes.rps, writes.p99_ms, writes.errors
     );
     println!(
         "memory: RSS {:.1} MB (peak {:.1} MB) with 100,000 tokens and 1,000,000 audit rows after {} requests over all tokens (target <= 100 MB)",
@@ -324,12 +327,14 @@ fn run(options: Options) {
         memory.1 as f64 / 1024.0,
         memory.2
     );
+    let scale_out = scale_out.map(|served| instances::report(&served, write_connections));
     let results = json!({
         "machine": {"cores": std::thread::available_parallelism().map_or(1, |n| n.get())},
         "seconds_per_point": options.seconds,
         "reads": report::rows_json(&rows),
         "ratios": ratios,
-        "destructive_write": {"synchronous": "FULL", "connections": write_connections.min(64), "figures": writes},
+        "destructive_write": {"synchronous": "FULL", "connections": write_connections, "figures": writes},
+        "instances": scale_out,
         "memory": {"tokens": 100_000, "audit_rows": 1_000_000, "rss_kib": memory.0, "peak_rss_kib": memory.1, "requests": memory.2},
     });
     let json_path = options.out.join("results.json");
@@ -371,7 +376,7 @@ fn memory(
     std::fs::write(&tokens, secrets.join("\n")).unwrap();
     let script = dir.join("cycle.lua");
     std::fs::write(&script, TOKEN_CYCLE_LUA).unwrap();
-    let (server, port) = guildgate(&db, key, "full");
+    let (server, port) = guildgate(&db, key, "full", &[]);
     let output = Command::new("wrk")
         .args([
             "-t",
@@ -400,4 +405,13 @@ fn memory(
         .unwrap_or(0);
     let (rss, peak) = rss_kib(server.child.id());
     (rss, peak, requests)
+}
+
+/// The destructive write every write case sends: a strike with its typed confirmation.
+fn strike_body() -> String {
+    json!({
+        "user_id": seed::TARGET, "reason": "bench", "severity": "MINOR",
+        "_confirmation": format!("ADD STRIKE TO USER {} IN GUILD {} SEVERITY MINOR", seed::TARGET, seed::GUILD),
+    })
+    .to_string()
 }

@@ -37,7 +37,7 @@ fn token(name: String, now: i64) -> TokenRecord {
 /// The guild, its owner and `tokens` tokens (each with a day-long re-auth window, so the
 /// destructive write is measured, not refused). Returns the secrets.
 pub async fn guild_with_tokens(
-    store: &SqliteStore,
+    store: &dyn Store,
     hasher: &SecretHasher,
     tokens: usize,
 ) -> Vec<String> {

@@ -86,3 +86,16 @@ pub fn run(script: &Path, load: &Load, connections: u32, seconds: u32) -> Figure
         p999_ms: n("p999_us") as f64 / 1000.0,
     }
 }
+
+/// Several loads run at once, as one: requests summed, the worst percentiles.
+pub fn sum(parts: &[Figures]) -> Figures {
+    let worst = |f: fn(&Figures) -> f64| parts.iter().map(f).fold(0.0, f64::max);
+    Figures {
+        requests: parts.iter().map(|f| f.requests).sum(),
+        errors: parts.iter().map(|f| f.errors).sum(),
+        rps: parts.iter().map(|f| f.rps).sum(),
+        p50_ms: worst(|f| f.p50_ms),
+        p99_ms: worst(|f| f.p99_ms),
+        p999_ms: worst(|f| f.p999_ms),
+    }
+}

@@ -154,11 +154,23 @@ pub struct ScratchPostgres {
     bin: std::path::PathBuf,
     dir: tempfile::TempDir,
     pub port: u16,
+    durable: bool,
 }
 
 impl ScratchPostgres {
-    /// Creates the cluster, starts it, and creates an empty `guildgate` database.
+    /// Creates the cluster, starts it, and creates an empty `guildgate` database. For
+    /// tests: nothing is fsynced.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// As `start`, with PostgreSQL's default durability (fsync, synchronous commit): for
+    /// measuring durable writes.
+    pub fn start_durable() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Self {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .expect("PostgreSQL is installed (scripts/test.sh installs it)")
             .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
@@ -172,6 +184,7 @@ impl ScratchPostgres {
                 .and_then(|l| l.local_addr())
                 .map(|a| a.port())
                 .expect("a free port"),
+            durable,
         };
         if is_root() {
             let status = std::process::Command::new("chown")
@@ -223,9 +236,10 @@ impl ScratchPostgres {
 
     fn pg_ctl(&self, action: &str) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync={}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            if self.durable { "on" } else { "off" }
         );
         let log = self.dir.path().join("log").display().to_string();
         let data = self.data();
