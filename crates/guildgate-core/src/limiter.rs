@@ -57,6 +57,8 @@ pub struct Limiter {
     local: LocalLimiter,
     shared: SharedLimits,
     tally: Tally,
+    /// Calls decided without the shared store: reads let through, writes refused.
+    unreachable: [AtomicU64; 2],
 }
 
 impl Limiter {
@@ -71,6 +73,7 @@ impl Limiter {
             clock,
             shared,
             tally: Tally::default(),
+            unreachable: Default::default(),
         }
     }
 
@@ -90,6 +93,16 @@ impl Limiter {
     /// Decisions so far: (bucket name, allowed, count).
     pub fn decisions(&self) -> Vec<(&'static str, bool, u64)> {
         self.tally.read()
+    }
+
+    /// Calls decided while the shared store was unreachable: (reads let through, writes
+    /// refused). A `peek` is not a decision and is not counted.
+    pub fn unreachable_decisions(&self) -> (u64, u64) {
+        let [reads, writes] = &self.unreachable;
+        (
+            reads.load(Ordering::Relaxed),
+            writes.load(Ordering::Relaxed),
+        )
     }
 
     /// What `decide` would answer, taking nothing.
@@ -118,6 +131,9 @@ impl Limiter {
             Ok((allowed, levels)) => Ok(outcome(requests.iter().zip(levels), allowed, consume)),
             Err(cause) => match access {
                 Access::Read => {
+                    if consume {
+                        self.unreachable[0].fetch_add(1, Ordering::Relaxed);
+                    }
                     tracing::warn!(%cause, "rate-limit store unreachable; letting a read through");
                     Ok(Decision {
                         allowed: true,
@@ -126,6 +142,9 @@ impl Limiter {
                     })
                 }
                 Access::Write => {
+                    if consume {
+                        self.unreachable[1].fetch_add(1, Ordering::Relaxed);
+                    }
                     tracing::warn!(%cause, "rate-limit store unreachable; refusing a write");
                     Err(LimiterDown)
                 }

@@ -7,6 +7,29 @@
 // own row, connection and pool types: loading them twice is the design.
 #![allow(clippy::duplicate_mod)]
 
+/// The query code of `src/sql/`, compiled once inside each backend's module against that
+/// backend's `Backend`, `Conn`, `Write` and SQL hooks: one list, so the two cannot drift.
+macro_rules! shared_sql_modules {
+    () => {
+        #[path = "../sql/owner.rs"]
+        mod owner;
+        #[path = "../sql/rows.rs"]
+        mod rows;
+        #[path = "../sql/schema.rs"]
+        mod schema;
+        #[path = "../sql/shard.rs"]
+        mod shard;
+        #[path = "../sql/store.rs"]
+        mod store;
+        #[path = "../sql/task_rows.rs"]
+        mod task_rows;
+        #[path = "../sql/tasks.rs"]
+        mod tasks;
+        #[path = "../sql/write_tx.rs"]
+        mod write_tx;
+    };
+}
+
 mod audit_sink;
 pub mod idempotent;
 mod migrate;
@@ -103,7 +126,7 @@ impl From<sqlx::Error> for StoreError {
 }
 
 /// (guild id, event seq) of each committed shard event, from every instance.
-pub type EventFeed = tokio::sync::mpsc::Receiver<(String, i64)>;
+pub type EventFeed = tokio::sync::mpsc::UnboundedReceiver<(String, i64)>;
 
 /// Which tokens a revocation covers.
 #[derive(Clone, Copy, Debug)]

@@ -24,8 +24,16 @@ use prometheus_client::registry::Registry;
 
 type Labels = Vec<(&'static str, String)>;
 
-/// Reads one limiter's decisions so far: (bucket name, allowed, count).
-pub type DecisionCounts = Arc<dyn Fn() -> Vec<(&'static str, bool, u64)> + Send + Sync>;
+/// One limiter's figures so far.
+pub struct LimiterCounts {
+    /// (bucket name, allowed, count).
+    pub decisions: Vec<(&'static str, bool, u64)>,
+    /// Calls decided while Redis was unreachable: (reads let through, writes refused).
+    pub unreachable: (u64, u64),
+}
+
+/// Reads one limiter's figures.
+pub type DecisionCounts = Arc<dyn Fn() -> LimiterCounts + Send + Sync>;
 
 fn latency_histogram() -> Histogram {
     // 0.25 ms to about 4 s.
@@ -71,7 +79,13 @@ impl OpsMetrics {
         state: S,
         limiter: fn(&S) -> &Limiter,
     ) -> DecisionCounts {
-        Arc::new(move || limiter(&state).decisions())
+        Arc::new(move || {
+            let limiter = limiter(&state);
+            LimiterCounts {
+                decisions: limiter.decisions(),
+                unreachable: limiter.unreachable_decisions(),
+            }
+        })
     }
 }
 
@@ -138,8 +152,19 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
         metrics.requests.clone(),
     );
     let decisions = Family::<Labels, Counter>::default();
+    let unreachable = Family::<Labels, Counter>::default();
     for (surface, read) in &metrics.sources.limiters {
-        for (bucket, allowed, count) in read() {
+        let counts = read();
+        let (reads, writes) = counts.unreachable;
+        for (access, count) in [("read", reads), ("write", writes)] {
+            unreachable
+                .get_or_create(&vec![
+                    ("surface", (*surface).to_owned()),
+                    ("access", access.to_owned()),
+                ])
+                .inc_by(count);
+        }
+        for (bucket, allowed, count) in counts.decisions {
             let outcome = if allowed { "allowed" } else { "refused" };
             decisions
                 .get_or_create(&vec![
@@ -152,8 +177,13 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
     }
     registry.register(
         "guildgate_rate_limit_decisions",
-        "Rate-limit decisions by surface, bucket and outcome.",
+        "Rate-limit decisions by surface, bucket (its tier) and outcome.",
         decisions,
+    );
+    registry.register(
+        "guildgate_rate_limit_store_unreachable",
+        "Calls decided while Redis was unreachable: reads let through, writes refused (503).",
+        unreachable,
     );
     let sources = &metrics.sources;
     registry.register(
@@ -209,6 +239,15 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
             "guildgate_webhook_backlog",
             "Shard webhook deliveries waiting to be sent or retried.",
             backlog,
+        );
+    }
+    if let Ok(pending) = sources.store.pending_intents(i64::MAX).await {
+        gauge(
+            &mut registry,
+            "guildgate_upstream_outbox_backlog",
+            "Discord or RCON actions recorded and not yet settled (in flight, or left by a \
+             crash for reconciliation).",
+            i64::try_from(pending.len()).unwrap_or(i64::MAX),
         );
     }
     gauge(

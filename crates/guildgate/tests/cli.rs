@@ -456,6 +456,7 @@ fn operators_metrics_count_calls_on_their_own_listener() {
         "{text}"
     );
     assert_eq!(value("guildgate_webhook_backlog", &[]), 0.0);
+    assert_eq!(value("guildgate_upstream_outbox_backlog", &[]), 0.0);
     // The three reads found their token once in the database, then in memory.
     assert_eq!(
         value("guildgate_token_cache_lookups_total", &[("result", "miss")]),

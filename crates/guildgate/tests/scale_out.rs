@@ -28,11 +28,19 @@ fn two_instances_share_one_budget_and_see_each_others_revocations() {
     ]);
     let secret = minted["token"].as_str().unwrap().to_owned();
     let token_id = minted["id"].as_str().unwrap().to_owned();
-    let env = [("GUILDGATE_REDIS_URL", redis.url())];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let redis_url = redis.url();
     let (port_a, port_b) = (free_port(), free_port());
-    let a = serve(&db, port_a, &env, None);
-    let b = serve(&db, port_b, &env, None);
+    let (metrics_a, metrics_b) = (free_port(), free_port());
+    let instance = |port: u16, metrics: u16| {
+        let metrics = format!("127.0.0.1:{metrics}");
+        let env = [
+            ("GUILDGATE_REDIS_URL", redis_url.as_str()),
+            ("GUILDGATE_METRICS_LISTEN", metrics.as_str()),
+        ];
+        serve(&db, port, &env, None)
+    };
+    let a = instance(port_a, metrics_a);
+    let b = instance(port_b, metrics_b);
     let strikes = format!("/api/public/v1/guilds/{GUILD}/strikes");
 
     // The read tier allows a token 120 calls at once: 120 across both, not 120 each.
@@ -102,6 +110,19 @@ fn two_instances_share_one_budget_and_see_each_others_revocations() {
     let (status, text) = http_get(port_b, "/ready", "");
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("\"redis\":"), "{text}");
+    // Each instance counts what it decided without Redis, for its operators.
+    let unreachable = |port: u16, access: &str| {
+        let text = scrape_metrics(port);
+        assert_eq!(metric_sum(&text, "guildgate_redis_up", &[]), 0.0, "{text}");
+        metric_sum(
+            &text,
+            "guildgate_rate_limit_store_unreachable_total",
+            &[("surface", "guild"), ("access", access)],
+        )
+    };
+    assert_eq!(unreachable(metrics_b, "read"), 1.0);
+    assert_eq!(unreachable(metrics_a, "write"), 1.0);
+    assert_eq!(unreachable(metrics_b, "write"), 0.0);
     redis.restart();
 
     // Revoked through the admin CLI (a third process): both refuse it within a second.

@@ -4,22 +4,7 @@
 //! change locked `FOR UPDATE`, and migrations run at start under an advisory lock so
 //! instances starting together apply each one once.
 
-#[path = "../sql/owner.rs"]
-mod owner;
-#[path = "../sql/rows.rs"]
-mod rows;
-#[path = "../sql/schema.rs"]
-mod schema;
-#[path = "../sql/shard.rs"]
-mod shard;
-#[path = "../sql/store.rs"]
-mod store;
-#[path = "../sql/task_rows.rs"]
-mod task_rows;
-#[path = "../sql/tasks.rs"]
-mod tasks;
-#[path = "../sql/write_tx.rs"]
-mod write_tx;
+shared_sql_modules!();
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -64,17 +49,37 @@ pub(crate) const CHANGE_NOTIFY: Option<&str> = Some("SELECT pg_notify('guildgate
 pub(crate) const CHANGE_AUTH: &str = "auth";
 pub(crate) const CHANGE_DATA: &str = "data";
 
-/// Bumps this instance's cache generations for every change another instance (or the
-/// admin CLI) commits, so a revocation anywhere is refused here at once rather than when
-/// a cache entry ends. After a lost connection (notifications may have been missed) both
-/// are bumped.
-async fn follow_changes(pool: PgPool, auth: Arc<AtomicU64>, data: Arc<AtomicU64>) {
+/// Who hears committed shard events: one sender per `event_feed` taken.
+type EventSubscribers =
+    Arc<std::sync::Mutex<Vec<tokio::sync::mpsc::UnboundedSender<(String, i64)>>>>;
+
+/// The one `LISTEN` connection of this instance, on both channels. A change another
+/// instance (or the admin CLI) commits bumps this instance's cache generations, so a
+/// revocation anywhere is refused here at once rather than when a cache entry ends; after
+/// a lost connection (announcements may have been missed) both are bumped. A shard event
+/// is handed to the event feeds without waiting (their channels are unbounded and hold
+/// only ids), so a slow event consumer never delays an invalidation.
+async fn follow_database(
+    pool: PgPool,
+    auth: Arc<AtomicU64>,
+    data: Arc<AtomicU64>,
+    events: EventSubscribers,
+) {
     use std::sync::atomic::Ordering;
+    let forget_everything = || {
+        auth.fetch_add(1, Ordering::AcqRel);
+        data.fetch_add(1, Ordering::AcqRel);
+    };
     loop {
         if pool.is_closed() {
             return;
         }
-        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+        let listening = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            listener.listen_all([CHANGE_CHANNEL, EVENT_CHANNEL]).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = match listening.await {
             Ok(listener) => listener,
             Err(err) => {
                 tracing::warn!(%err, "cannot listen for other instances' changes; retrying");
@@ -82,13 +87,18 @@ async fn follow_changes(pool: PgPool, auth: Arc<AtomicU64>, data: Arc<AtomicU64>
                 continue;
             }
         };
-        if let Err(err) = listener.listen(CHANGE_CHANNEL).await {
-            tracing::warn!(%err, "cannot listen for other instances' changes; retrying");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
         loop {
             match listener.try_recv().await {
+                Ok(Some(note)) if note.channel() == EVENT_CHANNEL => {
+                    let Some((guild, seq)) = note.payload().rsplit_once(':') else {
+                        continue;
+                    };
+                    let Ok(seq) = seq.parse::<i64>() else {
+                        continue;
+                    };
+                    let mut feeds = events.lock().unwrap_or_else(|p| p.into_inner());
+                    feeds.retain(|feed| feed.send((guild.to_owned(), seq)).is_ok());
+                }
                 Ok(Some(note)) => {
                     if note.payload() == CHANGE_AUTH {
                         auth.fetch_add(1, Ordering::AcqRel);
@@ -96,14 +106,10 @@ async fn follow_changes(pool: PgPool, auth: Arc<AtomicU64>, data: Arc<AtomicU64>
                     data.fetch_add(1, Ordering::AcqRel);
                 }
                 // Reconnected: whatever was announced meanwhile is unknown.
-                Ok(None) => {
-                    auth.fetch_add(1, Ordering::AcqRel);
-                    data.fetch_add(1, Ordering::AcqRel);
-                }
+                Ok(None) => forget_everything(),
                 Err(err) => {
-                    tracing::warn!(%err, "lost the change feed; reconnecting");
-                    auth.fetch_add(1, Ordering::AcqRel);
-                    data.fetch_add(1, Ordering::AcqRel);
+                    tracing::warn!(%err, "lost the database's change feed; reconnecting");
+                    forget_everything();
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     break;
                 }
@@ -113,33 +119,14 @@ async fn follow_changes(pool: PgPool, auth: Arc<AtomicU64>, data: Arc<AtomicU64>
 }
 
 impl PgStore {
-    /// Every committed shard event of every instance, as (guild id, seq), from a
-    /// `LISTEN` connection that reconnects by itself after a loss.
+    /// Every committed shard event of every instance, as (guild id, seq), from this
+    /// instance's `LISTEN` connection (which reconnects by itself after a loss).
     pub(crate) async fn event_feed(&self) -> StoreResult<Option<crate::EventFeed>> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.reader).await?;
-        listener.listen(EVENT_CHANNEL).await?;
-        let (sender, feed) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(async move {
-            loop {
-                match listener.recv().await {
-                    Ok(note) => {
-                        let Some((guild, seq)) = note.payload().rsplit_once(':') else {
-                            continue;
-                        };
-                        let Ok(seq) = seq.parse::<i64>() else {
-                            continue;
-                        };
-                        if sender.send((guild.to_owned(), seq)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(err) => {
-                        tracing::warn!(%err, "lost the shard event feed; reconnecting");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            }
-        });
+        let (sender, feed) = tokio::sync::mpsc::unbounded_channel();
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(sender);
         Ok(Some(feed))
     }
 }
@@ -180,6 +167,7 @@ pub struct PgStore {
     /// Bumped after every commit of this process that changes data a cached read shows.
     data_generation: Arc<AtomicU64>,
     reads: Arc<crate::read_cache::ReadCache>,
+    events: EventSubscribers,
 }
 
 impl PgStore {
@@ -204,10 +192,12 @@ impl PgStore {
             migrated?;
         }
         let (auth_generation, data_generation) = (Arc::default(), Arc::default());
-        tokio::spawn(follow_changes(
+        let events = EventSubscribers::default();
+        tokio::spawn(follow_database(
             pool.clone(),
             Arc::clone(&auth_generation),
             Arc::clone(&data_generation),
+            events.clone(),
         ));
         Ok(Self {
             reader: pool.clone(),
@@ -215,6 +205,7 @@ impl PgStore {
             auth_generation,
             data_generation,
             reads: Arc::default(),
+            events,
         })
     }
 }

@@ -3,22 +3,7 @@
 //! (`group.rs`), and a small pool of readers. Migrations run when the store opens.
 
 mod group;
-#[path = "../sql/owner.rs"]
-mod owner;
-#[path = "../sql/rows.rs"]
-mod rows;
-#[path = "../sql/schema.rs"]
-mod schema;
-#[path = "../sql/shard.rs"]
-mod shard;
-#[path = "../sql/store.rs"]
-mod store;
-#[path = "../sql/task_rows.rs"]
-mod task_rows;
-#[path = "../sql/tasks.rs"]
-mod tasks;
-#[path = "../sql/write_tx.rs"]
-mod write_tx;
+shared_sql_modules!();
 
 use std::str::FromStr;
 use std::sync::Arc;

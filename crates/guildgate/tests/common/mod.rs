@@ -235,3 +235,23 @@ pub fn wait_for(port: u16) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The operators' metrics served on `port`, as text.
+pub fn scrape_metrics(port: u16) -> String {
+    let (status, raw) = http_get(port, "/metrics", "");
+    assert_eq!(status, 200, "{raw}");
+    raw.split("\r\n\r\n").nth(1).unwrap().to_owned()
+}
+
+/// The sum of the samples of `metric` whose labels include `labels`, from scraped text.
+pub fn metric_sum(text: &str, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
