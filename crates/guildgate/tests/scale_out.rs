@@ -57,26 +57,7 @@ fn two_instances_share_one_budget_and_see_each_others_revocations() {
     assert_eq!((allowed, limited), (120, 10));
 
     // The destructive tier allows 6 at once: 6 strikes across both instances, not 12.
-    let writer = db.ok(&[
-        "token",
-        "mint",
-        "--guild",
-        GUILD,
-        "--user",
-        OWNER,
-        "--name",
-        "mod bot",
-        "--capabilities",
-        "strikes.read,strikes.write",
-        "--allow-self-reauth",
-    ]);
-    let writer_secret = writer["token"].as_str().unwrap().to_owned();
-    let window = format!(
-        "/api/api-tokens/{}/reauth-window",
-        writer["id"].as_str().unwrap()
-    );
-    let (status, text) = http_post(port_a, &window, &writer_secret, "");
-    assert_eq!(status, 200, "{text}");
+    let writer_secret = common::load::strike_writer(&db, port_a);
     let strike = serde_json::json!({
         "user_id": "583912000000000000",
         "reason": "spam",
