@@ -74,6 +74,14 @@ pub async fn open(url: &str, durability: Durability) -> StoreResult<std::sync::A
     }
 }
 
+/// A name for this server process, unique across processes and restarts.
+fn instance_name() -> String {
+    format!(
+        "guildgate-{}",
+        guildgate_core::ids::new_ulid().to_lowercase()
+    )
+}
+
 pub fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
@@ -159,7 +167,7 @@ pub struct AuditFilter {
 /// What an `Idempotency-Key` already stands for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IdempotencyStart {
-    /// First use (or a crashed attempt's lock expired): go ahead, the key is held.
+    /// First use, or the holder died (or its hold is stale): go ahead, the key is held.
     Proceed,
     /// Completed before with the same request: send this again.
     Replay { status: u16, body: String },

@@ -12,6 +12,7 @@ pub const SQLITE: &[Migration] = &[
     (4, "upstream_intents", include_str!("../migrations/sqlite/0004_upstream_intents.sql")),
     (5, "dashboard", include_str!("../migrations/sqlite/0005_dashboard.sql")),
     (6, "shard", include_str!("../migrations/sqlite/0006_shard.sql")),
+    (7, "idempotency_holder", include_str!("../migrations/sqlite/0007_idempotency_holder.sql")),
 ];
 
 #[rustfmt::skip]
@@ -22,6 +23,7 @@ pub const POSTGRES: &[Migration] = &[
     (4, "upstream_intents", include_str!("../migrations/postgres/0004_upstream_intents.sql")),
     (5, "dashboard", include_str!("../migrations/postgres/0005_dashboard.sql")),
     (6, "shard", include_str!("../migrations/postgres/0006_shard.sql")),
+    (7, "idempotency_holder", include_str!("../migrations/postgres/0007_idempotency_holder.sql")),
 ];
 
 pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -133,6 +133,12 @@ impl PgStore {
 
 pub(crate) const SHARED_BY_INSTANCES: bool = true;
 
+/// True when the process named `locked_by` (parameter `$3`) is alive: it is this one, or
+/// it has a session open (every instance's connections carry its name as
+/// `application_name`, and its listening connection stays open while it runs).
+pub(crate) const HOLDER_ALIVE: &str = "(locked_by = $3 OR EXISTS (SELECT 1 FROM pg_stat_activity a \
+     WHERE a.application_name = idempotency_keys.locked_by))";
+
 /// Any number: every instance migrating the same database takes the same lock.
 const MIGRATION_LOCK: i64 = 0x6775_696c_6467_6174;
 
@@ -168,14 +174,19 @@ pub struct PgStore {
     data_generation: Arc<AtomicU64>,
     reads: Arc<crate::read_cache::ReadCache>,
     events: EventSubscribers,
+    /// This process's name on the idempotency keys it holds, and its connections'
+    /// `application_name`.
+    instance: Arc<str>,
 }
 
 impl PgStore {
     /// Connects to `url` (`postgres://user:password@host:port/database`) and brings the
     /// schema up to date.
     pub async fn open(url: &str) -> StoreResult<Self> {
+        let instance: Arc<str> = crate::instance_name().into();
         let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Internal(format!("bad PostgreSQL URL: {e}")))?;
+            .map_err(|e| StoreError::Internal(format!("bad PostgreSQL URL: {e}")))?
+            .application_name(&instance);
         // A short acquire timeout: while the server is away, a request answers "retry"
         // in a few seconds instead of hanging.
         let pool = PgPoolOptions::new()
@@ -206,6 +217,7 @@ impl PgStore {
             data_generation,
             reads: Arc::default(),
             events,
+            instance,
         })
     }
 }

@@ -395,13 +395,15 @@ impl Store for Backend {
         // Insert first: of two first uses racing on several connections, one inserts and
         // the other finds its row (locked until the first commits) below.
         let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (token_id, key, fingerprint, locked_at, created_at) \
-             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (token_id, key) DO NOTHING",
+            "INSERT INTO idempotency_keys \
+             (token_id, key, fingerprint, locked_at, locked_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $4) ON CONFLICT (token_id, key) DO NOTHING",
         )
         .bind(token_id)
         .bind(key)
         .bind(fingerprint)
         .bind(now)
+        .bind(&*self.instance)
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -410,13 +412,16 @@ impl Store for Backend {
             None
         } else {
             let sql = format!(
-                "SELECT fingerprint, locked_at, status, body FROM idempotency_keys \
-                 WHERE token_id = $1 AND key = $2{}",
+                "SELECT fingerprint, locked_at, locked_by, status, body, \
+                 CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT) AS holder_alive \
+                 FROM idempotency_keys WHERE token_id = $1 AND key = $2{}",
+                super::HOLDER_ALIVE,
                 super::lock_rows("idempotency_keys")
             );
             sqlx::query(&sql)
                 .bind(token_id)
                 .bind(key)
+                .bind(&*self.instance)
                 .fetch_optional(&mut *tx)
                 .await?
         };
@@ -426,6 +431,11 @@ impl Store for Backend {
                 let saved: Vec<u8> = row.try_get("fingerprint")?;
                 let status: Option<i64> = row.try_get("status")?;
                 let locked_at: Option<i64> = row.try_get("locked_at")?;
+                let locked_by: Option<String> = row.try_get("locked_by")?;
+                // A hold lasts while its process lives (and at most until it is stale);
+                // a hold from before holders were named lasts until it is stale.
+                let holder_alive =
+                    locked_by.is_none() || row.try_get::<i64, _>("holder_alive")? == 1;
                 if saved != fingerprint {
                     IdempotencyStart::Mismatch
                 } else if let Some(status) = status {
@@ -433,13 +443,17 @@ impl Store for Backend {
                         status: status as u16,
                         body: row.try_get("body")?,
                     }
-                } else if locked_at.is_some_and(|at| at >= stale_before) {
+                } else if holder_alive && locked_at.is_some_and(|at| at >= stale_before) {
                     IdempotencyStart::InFlight
                 } else {
-                    sqlx::query("UPDATE idempotency_keys SET locked_at = $3 WHERE token_id = $1 AND key = $2")
-                        .bind(token_id)
-                        .bind(key)
-                        .bind(now)
+                    sqlx::query(
+                        "UPDATE idempotency_keys SET locked_at = $3, locked_by = $4 \
+                         WHERE token_id = $1 AND key = $2",
+                    )
+                    .bind(token_id)
+                    .bind(key)
+                    .bind(now)
+                    .bind(&*self.instance)
                         .execute(&mut *tx)
                         .await?;
                     IdempotencyStart::Proceed
@@ -452,11 +466,14 @@ impl Store for Backend {
 
     async fn release_idempotent(&self, token_id: &str, key: &str) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
+        // Only a hold of this process: one taken over meanwhile belongs to another.
         sqlx::query(
-            "DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND status IS NULL",
+            "DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND status IS NULL \
+             AND (locked_by = $3 OR locked_by IS NULL)",
         )
         .bind(token_id)
         .bind(key)
+        .bind(&*self.instance)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

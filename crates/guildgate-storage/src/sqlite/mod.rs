@@ -40,6 +40,10 @@ pub(crate) const CHANGE_NOTIFY: Option<&str> = None;
 pub(crate) const CHANGE_AUTH: &str = "auth";
 pub(crate) const CHANGE_DATA: &str = "data";
 
+/// True when the process named `locked_by` (parameter `$3`) is alive. One process serves a
+/// SQLite database, so only this one is.
+pub(crate) const HOLDER_ALIVE: &str = "locked_by = $3";
+
 impl SqliteStore {
     /// No other instance can share this database's live events.
     pub(crate) async fn event_feed(&self) -> StoreResult<Option<crate::EventFeed>> {
@@ -87,12 +91,13 @@ pub struct SqliteStore {
     /// the read cache's key to freshness.
     data_generation: Arc<AtomicU64>,
     reads: Arc<crate::read_cache::ReadCache>,
+    /// This process's name on the idempotency keys it holds.
+    instance: Arc<str>,
 }
 
 impl SqliteStore {
     /// Opens (creating when missing) the database at `url` (`sqlite://path` or a bare
-    /// path) and brings its schema up to date.
-    /// Opens (creating when missing) the database at `url`, durable on every commit.
+    /// path), durable on every commit, and brings its schema up to date.
     pub async fn open(url: &str) -> StoreResult<Self> {
         Self::open_with(url, Durability::Full).await
     }
@@ -136,6 +141,7 @@ impl SqliteStore {
             auth_generation: Arc::default(),
             data_generation: Arc::default(),
             reads: Arc::default(),
+            instance: crate::instance_name().into(),
         })
     }
 }

@@ -1,0 +1,53 @@
+//! An idempotency key held by a server process that has died is taken over by the next
+//! retry at once; one held by a live process answers "in flight" until it ends. Runs on
+//! SQLite, and on PostgreSQL in the suite's PostgreSQL pass.
+
+use guildgate_storage::testing::scratch_database_url;
+use guildgate_storage::{Durability, IdempotencyStart, Store, open};
+
+const STALE_BEFORE: i64 = 0;
+const NOW: i64 = 1_000_000;
+
+async fn start(store: &dyn Store, key: &str) -> IdempotencyStart {
+    store
+        .start_idempotent("tok_1", key, &[7; 32], NOW, STALE_BEFORE)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_dead_holders_key_is_taken_over_and_a_live_holders_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = scratch_database_url(dir.path()).await.unwrap();
+    let first = open(&url, Durability::Full).await.unwrap();
+    assert_eq!(start(&*first, "k").await, IdempotencyStart::Proceed);
+    // The same process asking again: its own request is still running.
+    assert_eq!(start(&*first, "k").await, IdempotencyStart::InFlight);
+
+    let second = open(&url, Durability::Full).await.unwrap();
+    if guildgate_storage::is_postgres(&url) {
+        // Several instances share PostgreSQL: the first is alive, so its hold stands.
+        assert_eq!(start(&*second, "k").await, IdempotencyStart::InFlight);
+        first.close().await;
+        // Its sessions are gone: the process is presumed dead (PostgreSQL notices a
+        // closed session at once; give it a moment).
+        let mut outcome = start(&*second, "k").await;
+        for _ in 0..50 {
+            if outcome == IdempotencyStart::Proceed {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            outcome = start(&*second, "k").await;
+        }
+        assert_eq!(outcome, IdempotencyStart::Proceed);
+    } else {
+        // One process serves a SQLite database: a hold from another one is from a
+        // process that has died (a crash before the restart).
+        assert_eq!(start(&*second, "k").await, IdempotencyStart::Proceed);
+    }
+    // Now the second holds it, and its release lets it go.
+    assert_eq!(start(&*second, "k").await, IdempotencyStart::InFlight);
+    second.release_idempotent("tok_1", "k").await.unwrap();
+    assert_eq!(start(&*second, "k").await, IdempotencyStart::Proceed);
+    second.close().await;
+}
