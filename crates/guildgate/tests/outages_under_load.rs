@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::load::{NO_LIMITS, Outcome, drive_strikes, reconcile, strike_writer};
+use common::load::{NO_LIMITS, Outcome, drive, reconcile, strike_writer, strikes};
 use common::*;
 use guildgate_storage::testing::{POSTGRES_ENV, ScratchPostgres, ScratchRedis};
 
@@ -54,10 +54,12 @@ fn postgres_restarted_under_load_loses_and_doubles_nothing() {
     let server = serve(&db, port, &NO_LIMITS, None);
     let writer = strike_writer(&db, port);
     let stop_load = Arc::new(AtomicBool::new(false));
-    let load = drive_strikes(
+    let stream = Arc::new(strikes(&writer));
+    let load = drive(
+        stream.clone(),
         vec![port],
-        writer.clone(),
         WORKERS,
+        Duration::ZERO,
         stop_load.clone(),
         Duration::from_secs(20),
     );
@@ -95,7 +97,7 @@ fn postgres_restarted_under_load_loses_and_doubles_nothing() {
     );
     assert!(reads.iter().all(|s| *s == 200 || *s == 503), "{reads:?}");
     assert!(reads.contains(&200));
-    let reconciled = reconcile(&db.url, &load);
+    let reconciled = reconcile(&db.url, &stream, &load);
     reconciled.assert_exact(&load);
     eprintln!(
         "postgres restart under load: {} writes acknowledged, {} refused as retryable, {} in flight, \
@@ -122,10 +124,12 @@ fn redis_restarted_under_load_fails_writes_closed_and_recovers() {
     let b = serve(&db, port_b, &env, None);
     let writer = strike_writer(&db, port_a);
     let stop_load = Arc::new(AtomicBool::new(false));
-    let load = drive_strikes(
+    let stream = Arc::new(strikes(&writer));
+    let load = drive(
+        stream.clone(),
         vec![port_a, port_b],
-        writer.clone(),
         WORKERS,
+        Duration::ZERO,
         stop_load.clone(),
         Duration::from_secs(20),
     );
@@ -156,7 +160,7 @@ fn redis_restarted_under_load_fails_writes_closed_and_recovers() {
         load.acknowledged_after(up_at) > 0,
         "writes did not resume after Redis came back"
     );
-    let reconciled = reconcile(&db.url, &load);
+    let reconciled = reconcile(&db.url, &stream, &load);
     reconciled.assert_exact(&load);
     eprintln!(
         "redis restart under load: {} writes acknowledged, {} refused as retryable, \

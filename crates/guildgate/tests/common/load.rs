@@ -1,7 +1,8 @@
-//! A steady write load for the outage and crash tests: workers create strikes, each with
-//! its own Idempotency-Key, and retry a key (same key, same body) until it is
-//! acknowledged, as a careful client would. Afterwards [`reconcile`] checks the database
-//! against what was acknowledged.
+//! A steady write load for the outage and crash tests: workers send writes of one or more
+//! kinds ([`Stream`]s: strikes, bans, ticket claims, tasks), each with its own
+//! Idempotency-Key, and retry a key (same key, same body) until it is acknowledged, as a
+//! careful client would. Afterwards [`reconcile`] checks the database against what was
+//! acknowledged.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
@@ -27,7 +28,7 @@ pub enum Outcome {
 
 #[derive(Debug, Default)]
 pub struct WriteLoad {
-    /// Idempotency key -> strike id, for every acknowledged write.
+    /// Idempotency key -> the id of what it created, for every acknowledged write.
     pub acknowledged: BTreeMap<String, String>,
     /// Keys given up on (still unacknowledged at the deadline).
     pub unfinished: Vec<String>,
@@ -46,22 +47,9 @@ impl WriteLoad {
     pub fn acknowledged_after(&self, at: Duration) -> usize {
         self.responses
             .iter()
-            .filter(|(when, o)| *when > at && *o == Outcome::Status(201))
+            .filter(|(when, o)| *when > at && matches!(o, Outcome::Status(200 | 201)))
             .count()
     }
-}
-
-/// The body of the strike written under `key` (the key is in the reason, so the database
-/// can be matched to the acknowledgements).
-fn strike_body(key: &str) -> String {
-    serde_json::json!({
-        "user_id": TARGET,
-        "reason": format!("load {key}"),
-        "category": "rule-violation",
-        "severity": "minor",
-        "_confirmation": format!("ADD STRIKE TO USER {TARGET} IN GUILD {GUILD} SEVERITY MINOR"),
-    })
-    .to_string()
 }
 
 /// One POST that never panics: a refused connection, a reset or a timeout is `NoAnswer`.
@@ -143,22 +131,162 @@ pub const NO_LIMITS: [(&str, &str); 7] = [
     ),
 ];
 
-/// Runs `workers` writers against `ports` (taken in turn) until `stop` is set, then
-/// lets each finish the key it holds (retrying for up to `drain`).
-pub fn drive_strikes(
+/// (path, body) of a stream's write for the `n`th key.
+pub type RequestFor = dyn Fn(u64, &str) -> (String, String) + Send + Sync;
+
+/// One kind of write: where it goes, what it sends for a key, and how to find what it
+/// wrote in the database. Every key's write is told apart by the key inside it.
+pub struct Stream {
+    pub name: &'static str,
+    pub token: String,
+    /// (path, body) of the write for the `n`th key, `key` (`{name}-{n}`).
+    pub request: Box<RequestFor>,
+    /// The id of what an acknowledged write created, from its answer.
+    pub id_of: fn(&Value) -> Option<String>,
+    /// Selects `key|id` for every write of this stream the database holds.
+    pub stored_sql: String,
+    /// Selects one row per audit row of this stream's writes.
+    pub audited_sql: String,
+}
+
+fn id_at(value: &Value, pointer: &str) -> Option<String> {
+    match value.pointer(pointer)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Strikes on one user; the key is in the reason. (A strike's audit row names the user
+/// struck, so audit rows are counted.)
+pub fn strikes(token: &str) -> Stream {
+    Stream {
+        name: "strikes",
+        token: token.to_owned(),
+        request: Box::new(|_, key| {
+            let body = serde_json::json!({
+                "user_id": TARGET,
+                "reason": format!("load {key}"),
+                "category": "rule-violation",
+                "severity": "minor",
+                "_confirmation": format!("ADD STRIKE TO USER {TARGET} IN GUILD {GUILD} SEVERITY MINOR"),
+            });
+            (
+                format!("/api/public/v1/guilds/{GUILD}/strikes"),
+                body.to_string(),
+            )
+        }),
+        id_of: |v| id_at(v, "/strike/id"),
+        stored_sql: "SELECT substr(reason, 6) || '|' || id FROM strikes WHERE reason LIKE 'load %'"
+            .to_owned(),
+        audited_sql: format!(
+            "SELECT id FROM audit_log WHERE action = 'add_strike' AND outcome = 'success' \
+             AND target = '{TARGET}'"
+        ),
+    }
+}
+
+/// A Discord id of its own for the `n`th ban.
+pub fn banned_user(n: u64) -> String {
+    (583_913_000_000_000_000 + n).to_string()
+}
+
+/// Bans, each of a user of its own, sent to Discord; the key is in the reason. A ban a
+/// crash left half-done is finished at the next start (its audit row says RECONCILE) and
+/// its retry replaces it, so what counts is one active ban per key and one audit row of
+/// the call that answered it.
+pub fn bans(token: &str) -> Stream {
+    Stream {
+        name: "bans",
+        token: token.to_owned(),
+        request: Box::new(|n, key| {
+            let user = banned_user(n);
+            let body = serde_json::json!({
+                "user_id": user,
+                "reason": format!("load {key}"),
+                "_confirmation": format!("BAN USER {user} IN GUILD {GUILD} PERMANENT"),
+            });
+            (
+                format!("/api/public/v1/guilds/{GUILD}/bans"),
+                body.to_string(),
+            )
+        }),
+        id_of: |v| id_at(v, "/ban/id"),
+        stored_sql: "SELECT substr(reason, 6) || '|' || id FROM bans \
+                     WHERE reason LIKE 'load %' AND lifted_at IS NULL"
+            .to_owned(),
+        audited_sql: "SELECT id FROM audit_log WHERE action = 'ban_user' AND outcome = 'success' \
+                      AND (method IS NULL OR method <> 'RECONCILE')"
+            .to_owned(),
+    }
+}
+
+/// Claims of the given open tickets, one per key (the ticket claimed is the key's).
+pub fn claims(token: &str, tickets: Vec<String>) -> Stream {
+    let listed = tickets
+        .iter()
+        .enumerate()
+        .map(|(n, id)| format!("('{n}', '{id}')"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Stream {
+        name: "claims",
+        token: token.to_owned(),
+        request: Box::new(move |n, _| {
+            let ticket = &tickets[n as usize % tickets.len()];
+            (
+                format!("/api/public/v1/guilds/{GUILD}/tickets/{ticket}/claim"),
+                String::new(),
+            )
+        }),
+        id_of: |v| id_at(v, "/ticket/id"),
+        // The `n`th ticket is claimed by key `claims-{n}`.
+        stored_sql: format!(
+            "WITH numbered (n, id) AS (VALUES {listed}) \
+             SELECT 'claims-' || numbered.n || '|' || tickets.id FROM tickets \
+             JOIN numbered ON numbered.id = tickets.id WHERE tickets.claimed_by IS NOT NULL"
+        ),
+        audited_sql: "SELECT id FROM audit_log WHERE action = 'claim_ticket' \
+                      AND outcome = 'success'"
+            .to_owned(),
+    }
+}
+
+/// Tasks created in one list; the key is the title.
+pub fn tasks(key: &str, list_id: i64) -> Stream {
+    Stream {
+        name: "tasks",
+        token: key.to_owned(),
+        request: Box::new(move |_, key| {
+            let body = serde_json::json!({ "list_id": list_id, "title": format!("load {key}") });
+            ("/api/v1/tasks".to_owned(), body.to_string())
+        }),
+        id_of: |v| id_at(v, "/id"),
+        stored_sql: "SELECT substr(title, 6) || '|' || CAST(id AS TEXT) FROM tasks \
+                     WHERE title LIKE 'load %'"
+            .to_owned(),
+        audited_sql: "SELECT id FROM audit_log WHERE action = 'create_task' \
+                      AND outcome = 'success'"
+            .to_owned(),
+    }
+}
+
+/// Runs `workers` writers of `stream` against `ports` (taken in turn) until `stop` is set,
+/// then lets each finish the key it holds (retrying for up to `drain`). Each waits
+/// `pace` after an acknowledgement (zero: as fast as answers come).
+pub fn drive(
+    stream: Arc<Stream>,
     ports: Vec<u16>,
-    token: String,
     workers: usize,
+    pace: Duration,
     stop: Arc<AtomicBool>,
     drain: Duration,
 ) -> std::thread::JoinHandle<WriteLoad> {
     std::thread::spawn(move || {
         let started = Instant::now();
-        let path = format!("/api/public/v1/guilds/{GUILD}/strikes");
         let handles: Vec<_> = (0..workers)
             .map(|worker| {
-                let (ports, token, stop, path) =
-                    (ports.clone(), token.clone(), stop.clone(), path.clone());
+                let (ports, stop, stream) = (ports.clone(), stop.clone(), stream.clone());
                 std::thread::spawn(move || {
                     let mut load = WriteLoad::default();
                     let mut turn = worker;
@@ -167,30 +295,33 @@ pub fn drive_strikes(
                         if stop.load(Ordering::Relaxed) {
                             break;
                         }
-                        let key = format!("w{worker}-{n}");
-                        let body = strike_body(&key);
+                        let index = n * workers as u64 + worker as u64;
+                        // Keys are per token; streams may share one.
+                        let key = format!("{}-{index}", stream.name);
+                        let (path, body) = (stream.request)(index, &key);
                         let mut last = String::new();
                         loop {
                             if stop.load(Ordering::Relaxed) {
                                 let since = *stopped_at.get_or_insert_with(Instant::now);
                                 if since.elapsed() > drain {
-                                    eprintln!("gave up on {key}; last answer: {last}");
+                                    eprintln!(
+                                        "{}: gave up on {key}; last answer: {last}",
+                                        stream.name
+                                    );
                                     load.unfinished.push(key);
                                     break;
                                 }
                             }
                             let port = ports[turn % ports.len()];
                             turn += 1;
-                            let (outcome, text) = try_post(port, &path, &token, &body, &key);
+                            let (outcome, text) = try_post(port, &path, &stream.token, &body, &key);
                             last.clone_from(&text);
                             load.responses.push((started.elapsed(), outcome));
                             match outcome {
-                                Outcome::Status(201) => {
-                                    let id = body_of(&text)["strike"]["id"]
-                                        .as_str()
-                                        .unwrap_or_default()
-                                        .to_owned();
+                                Outcome::Status(200 | 201) => {
+                                    let id = (stream.id_of)(&body_of(&text)).unwrap_or_default();
                                     load.acknowledged.insert(key, id);
+                                    std::thread::sleep(pace);
                                     break;
                                 }
                                 Outcome::Status(503) | Outcome::Status(429) => {
@@ -232,11 +363,12 @@ pub struct Reconciled {
     pub acknowledged: usize,
     /// Acknowledged writes not in the database.
     pub lost: Vec<String>,
-    /// Keys with more than one strike.
+    /// Keys with more than one stored write.
     pub duplicated: Vec<String>,
-    /// Strikes whose key was never acknowledged (allowed only for unfinished keys).
+    /// Stored writes whose key was never acknowledged (allowed only for unfinished keys).
     pub unacknowledged: Vec<String>,
-    /// Acknowledged ids unlike the stored ones, or strikes and audit rows that differ in number.
+    /// Acknowledged ids unlike the stored ones, or writes and audit rows that differ in
+    /// number.
     pub mismatched: Vec<String>,
 }
 
@@ -257,8 +389,8 @@ impl Reconciled {
     }
 }
 
-/// Compares the strikes and their audit rows in `database_url` with `load`.
-pub fn reconcile(database_url: &str, load: &WriteLoad) -> Reconciled {
+/// Compares what `stream` wrote in `database_url` with `load`.
+pub fn reconcile(database_url: &str, stream: &Stream, load: &WriteLoad) -> Reconciled {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -266,20 +398,16 @@ pub fn reconcile(database_url: &str, load: &WriteLoad) -> Reconciled {
     let query = |sql: &str| {
         runtime
             .block_on(guildgate_storage::testing::query_text(database_url, sql))
-            .unwrap()
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     };
-    let strikes = query("SELECT reason || '|' || id FROM strikes WHERE reason LIKE 'load %'");
-    // A strike's audit row names the user struck (its target), so rows are counted.
-    let audited = query(&format!(
-        "SELECT id FROM audit_log WHERE action = 'add_strike' AND outcome = 'success' \
-         AND target = '{TARGET}'"
-    ))
-    .len();
+    let audited = query(&stream.audited_sql).len();
     let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
-    for row in strikes {
-        let (reason, id) = row.split_once('|').unwrap();
-        let key = reason.trim_start_matches("load ").to_owned();
-        by_key.entry(key).or_default().push(id.to_owned());
+    for row in query(&stream.stored_sql) {
+        let (key, id) = row.split_once('|').unwrap();
+        by_key
+            .entry(key.to_owned())
+            .or_default()
+            .push(id.to_owned());
     }
     let mut reconciled = Reconciled {
         acknowledged: load.acknowledged.len(),
@@ -290,9 +418,10 @@ pub fn reconcile(database_url: &str, load: &WriteLoad) -> Reconciled {
     };
     let stored: usize = by_key.values().map(Vec::len).sum();
     if audited != stored {
-        reconciled
-            .mismatched
-            .push(format!("{stored} strikes stored, {audited} audit rows"));
+        reconciled.mismatched.push(format!(
+            "{}: {stored} writes stored, {audited} audit rows",
+            stream.name
+        ));
     }
     for (key, id) in &load.acknowledged {
         match by_key.get(key).map(Vec::as_slice) {
