@@ -46,6 +46,9 @@ pub enum Access {
     Read,
     /// Refused with a retryable "unavailable".
     Write,
+    /// The charge of a call already answered (the address budget of a call refused before
+    /// it drew it): goes through like a read, and is no call let through.
+    Settle,
 }
 
 /// The shared buckets could not be reached for a write.
@@ -130,6 +133,11 @@ impl Limiter {
         match shared.evaluate(requests, self.clock.now(), consume).await {
             Ok((allowed, levels)) => Ok(outcome(requests.iter().zip(levels), allowed, consume)),
             Err(cause) => match access {
+                Access::Settle => Ok(Decision {
+                    allowed: true,
+                    retry_after_secs: 0,
+                    buckets: Vec::new(),
+                }),
                 Access::Read => {
                     if consume {
                         self.unreachable[0].fetch_add(1, Ordering::Relaxed);

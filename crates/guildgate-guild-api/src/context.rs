@@ -167,7 +167,7 @@ pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next
     if uncharged
         && let Ok(charged) = state
             .limiter
-            .decide(&[ctx.ip_bucket(&state)], Access::Read)
+            .decide(&[ctx.ip_bucket(&state)], Access::Settle)
             .await
     {
         ctx.record().buckets.extend(charged.buckets);

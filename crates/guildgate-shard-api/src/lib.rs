@@ -5,6 +5,8 @@
 //! the `{"error": "<message>"}` error); every privileged write passes one validation
 //! authority before it changes the shard's configuration.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 mod authority;
 mod body;
 mod caller;
@@ -50,17 +52,32 @@ async fn follow_other_instances(state: ShardState) {
             return;
         }
     };
-    while let Some((guild_id, seq)) = feed.recv().await {
-        if !state.hub.has_listeners(&guild_id) {
-            continue;
-        }
-        match state.store.shard_events_after(&guild_id, seq - 1, 1).await {
-            Ok(events) => {
-                for event in events.into_iter().filter(|e| e.seq == seq) {
-                    state.hub.publish_remote(event);
-                }
+    // Announcements are taken in batches: a backlog becomes one read per guild.
+    let mut batch = Vec::new();
+    while feed.recv_many(&mut batch, 1024).await > 0 {
+        let mut wanted: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+        for (guild_id, seq) in batch.drain(..) {
+            if state.hub.has_listeners(&guild_id) {
+                wanted.entry(guild_id).or_default().insert(seq);
             }
-            Err(err) => tracing::warn!(%err, "could not read another instance's event"),
+        }
+        for (guild_id, seqs) in wanted {
+            let (Some(first), Some(last)) = (seqs.first(), seqs.last()) else {
+                continue;
+            };
+            let span = u32::try_from(last - first + 1).unwrap_or(u32::MAX);
+            match state
+                .store
+                .shard_events_after(&guild_id, first - 1, span)
+                .await
+            {
+                Ok(events) => {
+                    for event in events.into_iter().filter(|e| seqs.contains(&e.seq)) {
+                        state.hub.publish_remote(event);
+                    }
+                }
+                Err(err) => tracing::warn!(%err, "could not read another instance's events"),
+            }
         }
     }
 }

@@ -35,7 +35,11 @@ pub type CommitObserver = Box<dyn Fn(Duration) + Send + Sync>;
 
 #[derive(Default)]
 struct Stats {
+    /// Rows handed to the sink and neither written nor given up on yet.
+    rows_pending: AtomicU64,
     rows_written: AtomicU64,
+    /// Rows given up on after the database refused them five times.
+    rows_dropped: AtomicU64,
     on_commit: OnceLock<CommitObserver>,
 }
 
@@ -44,6 +48,7 @@ const TOUCH_EVERY: Millis = 1_000;
 const MAX_RECENT: usize = 100_000;
 
 const BATCH: usize = 512;
+const GIVE_UP_AFTER: Duration = Duration::from_secs(600);
 const QUEUE: usize = 65_536;
 
 impl AuditSink {
@@ -58,9 +63,15 @@ impl AuditSink {
         }
     }
 
-    /// Rows and stamps queued and not yet written.
-    pub fn queue_depth(&self) -> usize {
-        self.tx.max_capacity() - self.tx.capacity()
+    /// Audit rows handed over and not yet written (queued, or in a batch being written or
+    /// retried).
+    pub fn queue_depth(&self) -> u64 {
+        self.stats.rows_pending.load(Ordering::Relaxed)
+    }
+
+    /// Audit rows given up on after the database refused them repeatedly.
+    pub fn rows_dropped(&self) -> u64 {
+        self.stats.rows_dropped.load(Ordering::Relaxed)
     }
 
     /// Audit rows this sink has committed.
@@ -75,7 +86,10 @@ impl AuditSink {
 
     /// Queues a row. Under overload the caller waits for room rather than lose the row.
     pub async fn record(&self, event: AuditEvent) {
+        self.stats.rows_pending.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(Message::Event(Box::new(event))).await.is_err() {
+            self.stats.rows_pending.fetch_sub(1, Ordering::Relaxed);
+            self.stats.rows_dropped.fetch_add(1, Ordering::Relaxed);
             tracing::error!("audit writer has stopped; an audit row was not written");
         }
     }
@@ -144,29 +158,42 @@ async fn write(
     touches: &mut Vec<(String, Millis, String)>,
     stats: &Stats,
 ) {
-    // A busy database is retried a few times; an audit row is not given up lightly.
-    for attempt in 0..5 {
-        if events.is_empty() {
-            break;
-        }
+    // An audit row is not given up lightly: while the database is unreachable the batch
+    // waits for it, up to ten minutes (the queue behind it fills, and then callers wait
+    // for room); a batch the database refuses is retried a few times. Rows given up on
+    // are counted.
+    let mut refusals = 0;
+    let mut attempt: u32 = 0;
+    let first_try = Instant::now();
+    while !events.is_empty() && refusals < 5 && first_try.elapsed() < GIVE_UP_AFTER {
+        attempt += 1;
         let started = Instant::now();
         match store.append_audit(events).await {
             Ok(()) => {
                 if let Some(observe) = stats.on_commit.get() {
                     observe(started.elapsed());
                 }
-                stats
-                    .rows_written
-                    .fetch_add(events.len() as u64, Ordering::Relaxed);
+                let rows = events.len() as u64;
+                stats.rows_written.fetch_add(rows, Ordering::Relaxed);
+                stats.rows_pending.fetch_sub(rows, Ordering::Relaxed);
                 events.clear();
             }
             Err(err) => {
+                if !matches!(err, crate::StoreError::Unavailable(_)) {
+                    refusals += 1;
+                }
                 tracing::error!(%err, rows = events.len(), attempt, "audit batch failed");
-                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                let wait = Duration::from_millis(100 << attempt.min(5));
+                tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
             }
         }
     }
-    events.clear();
+    if !events.is_empty() {
+        let rows = events.len() as u64;
+        stats.rows_dropped.fetch_add(rows, Ordering::Relaxed);
+        stats.rows_pending.fetch_sub(rows, Ordering::Relaxed);
+        events.clear();
+    }
     if !touches.is_empty() {
         // Newest use first per token, then keep only that one.
         touches.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));

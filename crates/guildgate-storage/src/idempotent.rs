@@ -66,6 +66,7 @@ pub async fn admit(
         store: store.clone(),
         owner_id: owner_id.to_owned(),
         key: held,
+        held_at: now,
     }))
 }
 
@@ -75,6 +76,8 @@ pub struct KeyHold {
     store: Arc<dyn Store>,
     owner_id: String,
     key: Option<String>,
+    /// When the hold was taken: which hold is this request's.
+    held_at: Millis,
 }
 
 impl KeyHold {
@@ -95,11 +98,13 @@ impl Drop for KeyHold {
             let owner_id = std::mem::take(&mut self.owner_id);
             // The write failed, often because the database did: keep trying while the
             // hold lasts, so a retry is not told "in flight" for a minute after the
-            // database is back.
+            // database is back. A late release cannot free a hold a retry has taken over
+            // since: it lets go only of the hold taken at `held_at`.
+            let held_at = self.held_at;
             tokio::spawn(async move {
                 let started = std::time::Instant::now();
                 let mut wait = std::time::Duration::from_millis(100);
-                while let Err(err) = store.release_idempotent(&owner_id, &key).await {
+                while let Err(err) = store.release_idempotent(&owner_id, &key, held_at).await {
                     if started.elapsed().as_millis() + wait.as_millis() >= LOCK_MILLIS as u128 {
                         tracing::warn!(%err, "could not release an idempotency key");
                         return;
@@ -146,7 +151,7 @@ impl HeldWrite {
         let mut tx = self.tx.take().expect("the transaction lives until commit");
         tx.append_audit(audit).await?;
         if let Some(key) = &self.hold.key {
-            tx.complete_idempotent(&self.hold.owner_id, key, status, body)
+            tx.complete_idempotent(&self.hold.owner_id, key, self.hold.held_at, status, body)
                 .await?;
         }
         tx.commit().await?;

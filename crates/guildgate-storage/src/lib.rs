@@ -40,6 +40,7 @@ pub mod redis_limits;
 mod shard;
 pub mod sqlite;
 mod tasks;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use owner::{OwnerReads, OwnerWrites};
@@ -221,6 +222,8 @@ pub trait Store: TaskReads + OwnerReads + ShardReads + Send + Sync + 'static {
     /// Timed bans whose time is up but that Discord has not been told to lift yet.
     async fn expired_bans(&self, now: Millis, limit: u32) -> StoreResult<Vec<Ban>>;
     async fn pending_intents(&self, created_before: Millis) -> StoreResult<Vec<Intent>>;
+    /// How many upstream actions are recorded and not yet settled.
+    async fn pending_intent_count(&self) -> StoreResult<i64>;
 
     async fn strikes(&self, guild_id: &str, page: &PageRequest) -> StoreResult<Page<Strike>>;
     async fn tickets(&self, guild_id: &str, page: &PageRequest) -> StoreResult<Page<Ticket>>;
@@ -263,8 +266,14 @@ pub trait Store: TaskReads + OwnerReads + ShardReads + Send + Sync + 'static {
         now: Millis,
         stale_before: Millis,
     ) -> StoreResult<IdempotencyStart>;
-    /// Lets go of a held key whose request ended without a saved response.
-    async fn release_idempotent(&self, token_id: &str, key: &str) -> StoreResult<()>;
+    /// Lets go of the hold taken at `held_at` (the `now` it was started with) whose request
+    /// ended without a saved response; a hold taken over since is left alone.
+    async fn release_idempotent(
+        &self,
+        token_id: &str,
+        key: &str,
+        held_at: Millis,
+    ) -> StoreResult<()>;
     /// Drops keys created before `before` (callers keep them at least 24 h); a hold that old
     /// belongs to an attempt that never finished.
     async fn expire_idempotency(&self, before: Millis) -> StoreResult<u64>;
@@ -347,11 +356,13 @@ pub trait WriteTx: TaskWrites + OwnerWrites + ShardWrites + Send {
     async fn insert_rcon_run(&mut self, run: &RconRun) -> StoreResult<()>;
 
     async fn append_audit(&mut self, event: &AuditEvent) -> StoreResult<()>;
-    /// Saves the response of the request holding `key`, in this transaction.
+    /// Saves the response of the request holding `key` since `held_at`, in this
+    /// transaction; a `Conflict` when that hold was taken over by a retry meanwhile.
     async fn complete_idempotent(
         &mut self,
         token_id: &str,
         key: &str,
+        held_at: Millis,
         status: u16,
         body: &str,
     ) -> StoreResult<()>;

@@ -45,9 +45,46 @@ async fn a_dead_holders_key_is_taken_over_and_a_live_holders_is_not() {
         // process that has died (a crash before the restart).
         assert_eq!(start(&*second, "k").await, IdempotencyStart::Proceed);
     }
-    // Now the second holds it, and its release lets it go.
+    // Now the second holds it. A late release of an earlier hold of the key leaves it
+    // alone; the release of this hold lets it go.
     assert_eq!(start(&*second, "k").await, IdempotencyStart::InFlight);
-    second.release_idempotent("tok_1", "k").await.unwrap();
+    second
+        .release_idempotent("tok_1", "k", NOW - 1)
+        .await
+        .unwrap();
+    assert_eq!(start(&*second, "k").await, IdempotencyStart::InFlight);
+    second.release_idempotent("tok_1", "k", NOW).await.unwrap();
     assert_eq!(start(&*second, "k").await, IdempotencyStart::Proceed);
     second.close().await;
+}
+
+#[tokio::test]
+async fn a_response_is_saved_only_by_the_hold_that_still_owns_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = scratch_database_url(dir.path()).await.unwrap();
+    let store = open(&url, Durability::Full).await.unwrap();
+    assert_eq!(start(&*store, "c").await, IdempotencyStart::Proceed);
+    // A hold from an earlier attempt (taken over since) cannot save its response.
+    let mut tx = store.begin().await.unwrap();
+    let refused = tx
+        .complete_idempotent("tok_1", "c", NOW - 5, 201, "{\"old\":true}")
+        .await;
+    assert!(
+        matches!(refused, Err(guildgate_storage::StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    tx.complete_idempotent("tok_1", "c", NOW, 201, "{\"ok\":true}")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        start(&*store, "c").await,
+        IdempotencyStart::Replay {
+            status: 201,
+            body: "{\"ok\":true}".to_owned()
+        }
+    );
+    store.close().await;
 }

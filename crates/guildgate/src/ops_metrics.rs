@@ -181,7 +181,7 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
         decisions,
     );
     registry.register(
-        "guildgate_rate_limit_store_unreachable",
+        "guildgate_rate_limit_decided_without_store",
         "Calls decided while Redis was unreachable: reads let through, writes refused (503).",
         unreachable,
     );
@@ -195,8 +195,17 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
     gauge(
         &mut registry,
         "guildgate_audit_queue_depth",
-        "Audit rows and last-use stamps queued and not yet written.",
+        "Audit rows of reads and refusals handed over and not yet written (queued, or in \
+         a batch being written or retried).",
         i64::try_from(sources.audit.queue_depth()).unwrap_or(i64::MAX),
+    );
+    let dropped: Counter = Counter::default();
+    dropped.inc_by(sources.audit.rows_dropped());
+    registry.register(
+        "guildgate_audit_rows_dropped",
+        "Audit rows given up on after the database refused them five times (not counting \
+         time it was unreachable, which is waited out).",
+        dropped,
     );
     let rows: Counter = Counter::default();
     rows.inc_by(sources.audit.rows_written());
@@ -241,13 +250,13 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
             backlog,
         );
     }
-    if let Ok(pending) = sources.store.pending_intents(i64::MAX).await {
+    if let Ok(pending) = sources.store.pending_intent_count().await {
         gauge(
             &mut registry,
             "guildgate_upstream_outbox_backlog",
             "Discord or RCON actions recorded and not yet settled (in flight, or left by a \
              crash for reconciliation).",
-            i64::try_from(pending.len()).unwrap_or(i64::MAX),
+            pending,
         );
     }
     gauge(

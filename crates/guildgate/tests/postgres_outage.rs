@@ -10,11 +10,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use guildgate_storage::testing::ScratchPostgres;
-use serde_json::Value;
-
-fn body(raw: &str) -> Value {
-    serde_json::from_str(raw.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Value::Null)
-}
 
 #[test]
 fn a_postgres_restart_is_a_retryable_outage_and_service_returns() {
@@ -42,12 +37,12 @@ fn a_postgres_restart_is_a_retryable_outage_and_service_returns() {
     std::thread::sleep(Duration::from_millis(1_500));
     let (status, raw) = http_get(port, &strikes, &secret);
     assert_eq!(status, 503, "{raw}");
-    let error = &body(&raw)["error"];
+    let error = &body_json(&raw)["error"];
     assert_eq!(error["code"], "UPSTREAM_UNAVAILABLE", "{raw}");
     assert_eq!(error["retryable"], true);
     let (status, raw) = http_get(port, "/ready", "");
     assert_eq!(status, 503, "{raw}");
-    assert_eq!(body(&raw)["ready"], false);
+    assert_eq!(body_json(&raw)["ready"], false);
 
     pg.start_again();
     let started = Instant::now();

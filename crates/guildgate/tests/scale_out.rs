@@ -97,13 +97,14 @@ fn two_instances_share_one_budget_and_see_each_others_revocations() {
         assert_eq!(metric_sum(&text, "guildgate_redis_up", &[]), 0.0, "{text}");
         metric_sum(
             &text,
-            "guildgate_rate_limit_store_unreachable_total",
+            "guildgate_rate_limit_decided_without_store_total",
             &[("surface", "guild"), ("access", access)],
         )
     };
     assert_eq!(unreachable(metrics_b, "read"), 1.0);
     assert_eq!(unreachable(metrics_a, "write"), 1.0);
     assert_eq!(unreachable(metrics_b, "write"), 0.0);
+    assert_eq!(unreachable(metrics_a, "read"), 0.0);
     redis.restart();
 
     // Revoked through the admin CLI (a third process): both refuse it within a second.

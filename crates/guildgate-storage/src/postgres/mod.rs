@@ -72,6 +72,8 @@ async fn follow_database(
     };
     loop {
         if pool.is_closed() {
+            // The store is closed: its feeds end (their receivers see the end).
+            events.lock().unwrap_or_else(|p| p.into_inner()).clear();
             return;
         }
         let listening = async {
@@ -82,11 +84,15 @@ async fn follow_database(
         let mut listener = match listening.await {
             Ok(listener) => listener,
             Err(err) => {
-                tracing::warn!(%err, "cannot listen for other instances' changes; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                if !pool.is_closed() {
+                    tracing::warn!(%err, "cannot listen for other instances' changes; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
                 continue;
             }
         };
+        // Listening again after a loss: what was announced in between is unknown.
+        forget_everything();
         loop {
             match listener.try_recv().await {
                 Ok(Some(note)) if note.channel() == EVENT_CHANNEL => {
@@ -108,9 +114,11 @@ async fn follow_database(
                 // Reconnected: whatever was announced meanwhile is unknown.
                 Ok(None) => forget_everything(),
                 Err(err) => {
-                    tracing::warn!(%err, "lost the database's change feed; reconnecting");
-                    forget_everything();
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if !pool.is_closed() {
+                        tracing::warn!(%err, "lost the database's change feed; reconnecting");
+                        forget_everything();
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
                     break;
                 }
             }
@@ -122,6 +130,9 @@ impl PgStore {
     /// Every committed shard event of every instance, as (guild id, seq), from this
     /// instance's `LISTEN` connection (which reconnects by itself after a loss).
     pub(crate) async fn event_feed(&self) -> StoreResult<Option<crate::EventFeed>> {
+        if self.reader.is_closed() {
+            return Ok(None);
+        }
         let (sender, feed) = tokio::sync::mpsc::unbounded_channel();
         self.events
             .lock()

@@ -251,6 +251,14 @@ impl Store for Backend {
         rows.iter().map(rows::intent).collect()
     }
 
+    async fn pending_intent_count(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM upstream_intents WHERE status = 'pending'")
+                .fetch_one(&self.reader)
+                .await?,
+        )
+    }
+
     async fn device_code(&self, code_hash: &[u8]) -> StoreResult<Option<DeviceCode>> {
         let row = sqlx::query("SELECT * FROM device_codes WHERE code_hash = $1")
             .bind(code_hash)
@@ -464,16 +472,23 @@ impl Store for Backend {
         Ok(outcome)
     }
 
-    async fn release_idempotent(&self, token_id: &str, key: &str) -> StoreResult<()> {
+    async fn release_idempotent(
+        &self,
+        token_id: &str,
+        key: &str,
+        held_at: Millis,
+    ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
-        // Only a hold of this process: one taken over meanwhile belongs to another.
+        // Only this hold: one taken over meanwhile (by this process or another) belongs
+        // to the retry that took it.
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND status IS NULL \
-             AND (locked_by = $3 OR locked_by IS NULL)",
+             AND locked_at = $4 AND (locked_by = $3 OR locked_by IS NULL)",
         )
         .bind(token_id)
         .bind(key)
         .bind(&*self.instance)
+        .bind(held_at)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -525,19 +525,29 @@ impl WriteTx for BackendTx {
         &mut self,
         token_id: &str,
         key: &str,
+        held_at: Millis,
         status: u16,
         body: &str,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let saved = sqlx::query(
             "UPDATE idempotency_keys SET status = $3, body = $4, locked_at = NULL \
-             WHERE token_id = $1 AND key = $2",
+             WHERE token_id = $1 AND key = $2 AND status IS NULL AND locked_at = $5",
         )
         .bind(token_id)
         .bind(key)
         .bind(i64::from(status))
         .bind(body)
+        .bind(held_at)
         .execute(&mut *self.tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if saved == 0 {
+            // The hold went stale and a retry took the key over: that retry answers it,
+            // and this write must not commit beside it.
+            return Err(crate::StoreError::Conflict(
+                "the Idempotency-Key was taken over by a retry".to_owned(),
+            ));
+        }
         Ok(())
     }
 

@@ -85,10 +85,6 @@ pub fn try_post(
     }
 }
 
-fn body_of(text: &str) -> Value {
-    serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Value::Null)
-}
-
 /// Mints a token that may write strikes, with its re-auth window open (15 minutes).
 pub fn strike_writer(db: &super::Db, port: u16) -> String {
     let writer = db.ok(&[
@@ -145,8 +141,11 @@ pub struct Stream {
     pub id_of: fn(&Value) -> Option<String>,
     /// Selects `key|id` for every write of this stream the database holds.
     pub stored_sql: String,
-    /// Selects one row per audit row of this stream's writes.
+    /// Selects the target of each audit row of this stream's writes.
     pub audited_sql: String,
+    /// The target the audit row of the write (key, id) names, when it names that write
+    /// alone (a strike's names the user struck, shared by all: counted only).
+    pub audit_target: fn(&str, &str) -> Option<String>,
 }
 
 fn id_at(value: &Value, pointer: &str) -> Option<String> {
@@ -180,9 +179,10 @@ pub fn strikes(token: &str) -> Stream {
         stored_sql: "SELECT substr(reason, 6) || '|' || id FROM strikes WHERE reason LIKE 'load %'"
             .to_owned(),
         audited_sql: format!(
-            "SELECT id FROM audit_log WHERE action = 'add_strike' AND outcome = 'success' \
+            "SELECT target FROM audit_log WHERE action = 'add_strike' AND outcome = 'success' \
              AND target = '{TARGET}'"
         ),
+        audit_target: |_, _| None,
     }
 }
 
@@ -215,9 +215,13 @@ pub fn bans(token: &str) -> Stream {
         stored_sql: "SELECT substr(reason, 6) || '|' || id FROM bans \
                      WHERE reason LIKE 'load %' AND lifted_at IS NULL"
             .to_owned(),
-        audited_sql: "SELECT id FROM audit_log WHERE action = 'ban_user' AND outcome = 'success' \
-                      AND (method IS NULL OR method <> 'RECONCILE')"
+        audited_sql: "SELECT target FROM audit_log WHERE action = 'ban_user' \
+                      AND outcome = 'success' AND (method IS NULL OR method <> 'RECONCILE')"
             .to_owned(),
+        audit_target: |key, _| {
+            let n = key.trim_start_matches("bans-").parse().ok()?;
+            Some(banned_user(n))
+        },
     }
 }
 
@@ -246,9 +250,10 @@ pub fn claims(token: &str, tickets: Vec<String>) -> Stream {
              SELECT 'claims-' || numbered.n || '|' || tickets.id FROM tickets \
              JOIN numbered ON numbered.id = tickets.id WHERE tickets.claimed_by IS NOT NULL"
         ),
-        audited_sql: "SELECT id FROM audit_log WHERE action = 'claim_ticket' \
+        audited_sql: "SELECT target FROM audit_log WHERE action = 'claim_ticket' \
                       AND outcome = 'success'"
             .to_owned(),
+        audit_target: |_, id| Some(id.to_owned()),
     }
 }
 
@@ -265,9 +270,10 @@ pub fn tasks(key: &str, list_id: i64) -> Stream {
         stored_sql: "SELECT substr(title, 6) || '|' || CAST(id AS TEXT) FROM tasks \
                      WHERE title LIKE 'load %'"
             .to_owned(),
-        audited_sql: "SELECT id FROM audit_log WHERE action = 'create_task' \
+        audited_sql: "SELECT target FROM audit_log WHERE action = 'create_task' \
                       AND outcome = 'success'"
             .to_owned(),
+        audit_target: |_, id| Some(id.to_owned()),
     }
 }
 
@@ -319,13 +325,14 @@ pub fn drive(
                             load.responses.push((started.elapsed(), outcome));
                             match outcome {
                                 Outcome::Status(200 | 201) => {
-                                    let id = (stream.id_of)(&body_of(&text)).unwrap_or_default();
+                                    let id = (stream.id_of)(&super::body_json(&text))
+                                        .unwrap_or_default();
                                     load.acknowledged.insert(key, id);
                                     std::thread::sleep(pace);
                                     break;
                                 }
                                 Outcome::Status(503) | Outcome::Status(429) => {
-                                    if body_of(&text)["error"]["retryable"] != true {
+                                    if super::body_json(&text)["error"]["retryable"] != true {
                                         load.wrong.push(text);
                                     }
                                 }
@@ -400,7 +407,12 @@ pub fn reconcile(database_url: &str, stream: &Stream, load: &WriteLoad) -> Recon
             .block_on(guildgate_storage::testing::query_text(database_url, sql))
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     };
-    let audited = query(&stream.audited_sql).len();
+    let audit_targets = query(&stream.audited_sql);
+    let audited = audit_targets.len();
+    let mut audit_rows_of: HashMap<String, usize> = HashMap::new();
+    for target in audit_targets {
+        *audit_rows_of.entry(target).or_default() += 1;
+    }
     let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
     for row in query(&stream.stored_sql) {
         let (key, id) = row.split_once('|').unwrap();
@@ -422,6 +434,18 @@ pub fn reconcile(database_url: &str, stream: &Stream, load: &WriteLoad) -> Recon
             "{}: {stored} writes stored, {audited} audit rows",
             stream.name
         ));
+    }
+    for (key, ids) in &by_key {
+        for id in ids {
+            if let Some(target) = (stream.audit_target)(key, id)
+                && audit_rows_of.get(&target) != Some(&1)
+            {
+                reconciled.mismatched.push(format!(
+                    "{key}: {:?} audit rows name {target}",
+                    audit_rows_of.get(&target)
+                ));
+            }
+        }
     }
     for (key, id) in &load.acknowledged {
         match by_key.get(key).map(Vec::as_slice) {

@@ -212,16 +212,15 @@ pub fn http_post_with(
     body: &str,
     idempotency_key: &str,
 ) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nIdempotency-Key: {idempotency_key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    (text[9..12].parse().unwrap(), text)
+    match load::try_post(port, path, token, body, idempotency_key) {
+        (load::Outcome::Status(status), text) => (status, text),
+        (load::Outcome::NoAnswer, err) => panic!("POST {path} got no answer: {err}"),
+    }
+}
+
+/// The JSON body of a raw HTTP response (`null` when there is none).
+pub fn body_json(raw: &str) -> Value {
+    serde_json::from_str(raw.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Value::Null)
 }
 
 /// Waits until a server listens on `port`.
@@ -244,14 +243,23 @@ pub fn scrape_metrics(port: u16) -> String {
 }
 
 /// The sum of the samples of `metric` whose labels include `labels`, from scraped text.
+/// A metric with no such sample fails the test: a renamed or missing metric is not 0.
 pub fn metric_sum(text: &str, metric: &str, labels: &[(&str, &str)]) -> f64 {
-    text.lines()
+    let samples: Vec<f64> = text
+        .lines()
         .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
         .filter(|l| {
             labels
                 .iter()
                 .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
         })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+        .map(|l| {
+            l.rsplit(' ')
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("not a sample: {l}"))
+        })
+        .collect();
+    assert!(!samples.is_empty(), "no {metric} {labels:?} in:\n{text}");
+    samples.iter().sum()
 }
