@@ -41,6 +41,11 @@ impl ActorSource {
 
 /// What happened, as stored: `success` or the error code.
 pub const OUTCOME_SUCCESS: &str = "success";
+/// A call answered with the saved response of an earlier call with its Idempotency-Key:
+/// nothing ran again, and the earlier call's row is the one that records the change.
+pub const OUTCOME_REPLAYED: &str = "replayed";
+/// The header a replayed response carries.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AuditEvent {

@@ -48,6 +48,7 @@ error_codes! {
     AlreadyClaimed => "ALREADY_CLAIMED", 409, false;
     IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED", 422, false;
     IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE", 409, true;
+    PayloadTooLarge => "PAYLOAD_TOO_LARGE", 413, false;
 }
 
 /// A failure to report to the caller. `message` is safe to show an operator; nothing
@@ -91,6 +92,16 @@ impl ApiError {
     }
 
     /// VALIDATION_FAILED naming the field at fault in `details.field`.
+    /// A request body over the surface's limit of `limit` bytes.
+    pub fn body_too_large(limit: usize) -> Self {
+        let mut err = Self::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The request body is larger than the limit of {limit} bytes."),
+        );
+        err.details = Some(Map::from_iter([("field".to_owned(), Value::from("body"))]));
+        err
+    }
+
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ValidationFailed, message).with_detail("field", field)
     }

@@ -287,7 +287,10 @@ pub fn json_response(status: u16, body: String, replayed: bool) -> Response {
         HeaderValue::from_static("application/json"),
     );
     if replayed {
-        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        headers.insert(
+            guildgate_core::audit::REPLAYED_HEADER,
+            HeaderValue::from_static("true"),
+        );
     }
     response
 }

@@ -10,7 +10,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
+use guildgate_core::audit::{
+    ActorSource, AuditEvent, OUTCOME_REPLAYED, OUTCOME_SUCCESS, REPLAYED_HEADER,
+};
 use guildgate_core::error::{ApiError, ErrorCode};
 use guildgate_core::ids::{new_request_id, new_ulid};
 use guildgate_core::limits::{BucketRequest, BucketState};
@@ -185,10 +187,7 @@ async fn finish(state: &AppState, ctx: &RequestContext, response: &mut Response)
             ctx.method, ctx.path
         )));
     } else if error.is_none() && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        error = Some(ApiError::validation(
-            "body",
-            "The request body is too large.",
-        ));
+        error = Some(ApiError::body_too_large(state.config.body_limit));
     }
     if let Some(err) = &error {
         let headers = std::mem::take(response.headers_mut());
@@ -210,10 +209,11 @@ async fn finish(state: &AppState, ctx: &RequestContext, response: &mut Response)
         (record.audited, record.caller.is_some())
     };
     if !audited && (has_caller || ctx.policy.is_some()) {
-        let outcome = error
-            .as_ref()
-            .map(|e| e.code.as_str())
-            .unwrap_or(OUTCOME_SUCCESS);
+        let outcome = match &error {
+            Some(e) => e.code.as_str(),
+            None if response.headers().contains_key(REPLAYED_HEADER) => OUTCOME_REPLAYED,
+            None => OUTCOME_SUCCESS,
+        };
         let event = ctx.audit_event(state.clock.now(), outcome, response.status().as_u16());
         state.audit.record(event).await;
     }

@@ -46,15 +46,16 @@ async fn read_json<T: DeserializeOwned>(
 ) -> Result<GuildJson<T>, Failure> {
     {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            let too_large = rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE;
-            Failure(ApiError::validation(
-                "body",
-                if too_large {
-                    "The request body is too large.".to_owned()
+            Failure(
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::body_too_large(state.config.body_limit)
                 } else {
-                    format!("The request body could not be read: {rejection}")
+                    ApiError::validation(
+                        "body",
+                        format!("The request body could not be read: {rejection}"),
+                    )
                 },
-            ))
+            )
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             if let Some(default) = when_empty {

@@ -9,7 +9,9 @@ use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use guildgate_core::audit::{ActorSource, AuditEvent, OUTCOME_SUCCESS};
+use guildgate_core::audit::{
+    ActorSource, AuditEvent, OUTCOME_REPLAYED, OUTCOME_SUCCESS, REPLAYED_HEADER,
+};
 use guildgate_core::clock::Clock;
 use guildgate_core::ids::{new_request_id, new_ulid};
 use guildgate_core::limiter::{Access, Limiter};
@@ -134,8 +136,25 @@ pub fn client_ip(proxies: &TrustedProxies, headers: &HeaderMap, extensions: &Ext
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    proxies.client_ip(peer, forwarded)
+    // Several X-Forwarded-For lines are one list in order (RFC 9110 5.3): a proxy that
+    // adds its own line after the client's must be read from its line, not the client's.
+    let mut lines = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let forwarded: Option<std::borrow::Cow<str>> = match (lines.next(), lines.next()) {
+        (None, _) => None,
+        (Some(only), None) => Some(only.into()),
+        (Some(first), Some(second)) => Some(
+            std::iter::once(first)
+                .chain(std::iter::once(second))
+                .chain(lines)
+                .collect::<Vec<_>>()
+                .join(",")
+                .into(),
+        ),
+    };
+    proxies.client_ip(peer, forwarded.as_deref())
 }
 
 /// Runs the call with its `RequestContext` in the request's extensions.
@@ -183,11 +202,14 @@ pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next)
         )
     };
     if !audited && known {
-        let outcome = response
-            .extensions()
-            .get::<Outcome>()
-            .map(|o| o.0)
-            .unwrap_or(OUTCOME_SUCCESS);
+        let outcome = if response.headers().contains_key(REPLAYED_HEADER) {
+            OUTCOME_REPLAYED
+        } else {
+            response
+                .extensions()
+                .get::<Outcome>()
+                .map_or(OUTCOME_SUCCESS, |o| o.0)
+        };
         let event = ctx.audit_event(surface.clock.now(), outcome, response.status().as_u16());
         surface.audit.record(event).await;
     }

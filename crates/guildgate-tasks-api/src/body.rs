@@ -19,9 +19,17 @@ impl FromRequest<TasksState> for JsonBody {
     type Rejection = TasksError;
 
     async fn from_request(req: Request, state: &TasksState) -> Result<Self, TasksError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| TasksError::bad_request("Request body is too large or unreadable"))?;
+        let limit = state.config.body_limit;
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                TasksError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("Request body is larger than the limit of {limit} bytes"),
+                )
+            } else {
+                TasksError::bad_request("Request body could not be read")
+            }
+        })?;
         let digest = Sha256::digest(&bytes).into();
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self {

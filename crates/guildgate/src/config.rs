@@ -43,6 +43,10 @@ pub struct Config {
     /// Where the operators' Prometheus endpoint (`/metrics`) listens; off when unset.
     /// Keep it off the public network.
     pub metrics_listen: Option<SocketAddr>,
+    /// Seconds a client has to send its request headers, and the longest its request body
+    /// may stop arriving; a slower client is disconnected (a request body that stalls is
+    /// answered with an error).
+    pub client_timeout_secs: u64,
 }
 
 /// A secret from configuration: `Debug` never prints it.
@@ -73,6 +77,7 @@ impl Default for Config {
             webhook_allow_private_targets: false,
             redis_url: None,
             metrics_listen: None,
+            client_timeout_secs: 15,
         }
     }
 }
@@ -182,6 +187,19 @@ impl Config {
                     format!("not an address:port: {v:?}"),
                 )
             })?);
+        }
+        if let Some(v) = env("GUILDGATE_CLIENT_TIMEOUT_SECS") {
+            self.client_timeout_secs = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|secs| (1..=3600).contains(secs))
+                .ok_or_else(|| {
+                    ConfigError::Env(
+                        "GUILDGATE_CLIENT_TIMEOUT_SECS",
+                        format!("expected 1 to 3600 seconds, got {v:?}"),
+                    )
+                })?;
         }
         if let Some(v) = env("GUILDGATE_REDIS_URL") {
             self.redis_url = Some(SecretString(v.trim().to_owned()));

@@ -8,6 +8,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod admin;
 mod config;
+mod listener;
 mod openapi;
 mod ops_metrics;
 mod serve;

@@ -1,6 +1,5 @@
 //! `guildgate serve`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use guildgate_core::clock::SystemClock;
@@ -190,11 +189,12 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let app = guildgate_dashboard::with_session_calls(app, dashboard);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, database = %redact_url(&config.database_url), "guildgate listening");
-    axum::serve(
+    crate::listener::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        std::time::Duration::from_secs(config.client_timeout_secs),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
     .await?;
     state.audit_sink().flush().await;
     store.close().await;

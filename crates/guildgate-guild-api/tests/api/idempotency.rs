@@ -34,6 +34,22 @@ async fn a_retry_with_the_same_key_returns_the_first_answer_and_acts_once() {
         1,
         "one strike, not two"
     );
+    // The audit log records one strike: the retry's row says it was a replay.
+    let mut outcomes: Vec<String> = Vec::new();
+    for _ in 0..50 {
+        outcomes = app
+            .audit_rows()
+            .await
+            .into_iter()
+            .filter(|row| row.action == "add_strike")
+            .map(|row| row.outcome)
+            .collect();
+        if outcomes.len() == 2 {
+            break;
+        }
+    }
+    outcomes.sort();
+    assert_eq!(outcomes, ["replayed", "success"]);
 
     let reused = strike_with_key(&app, &token, "retry-0001", "different reason").await;
     reused.expect_error(422, "IDEMPOTENCY_KEY_REUSED");
