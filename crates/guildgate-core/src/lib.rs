@@ -19,6 +19,7 @@ pub mod limits;
 pub mod model;
 pub mod net;
 pub mod policy;
+pub mod redact;
 pub mod scopes;
 pub mod sentinel;
 pub mod shard;

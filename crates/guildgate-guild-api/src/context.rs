@@ -117,7 +117,7 @@ pub fn client_ip(state: &AppState, req: &Request) -> IpAddr {
 }
 
 pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
+    let path = guildgate_core::redact::redact_secrets(req.uri().path()).into_owned();
     let ctx = Arc::new(RequestContext {
         request_id: new_request_id(),
         client_ip: client_ip(&state, &req),

@@ -169,7 +169,7 @@ pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next)
         surface: surface.name,
         route,
         method: req.method().to_string(),
-        path: req.uri().path().to_owned(),
+        path: guildgate_core::redact::redact_secrets(req.uri().path()).into_owned(),
         record: Mutex::default(),
     });
     req.extensions_mut().insert(ctx.clone());

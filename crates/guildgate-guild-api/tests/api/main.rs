@@ -10,3 +10,4 @@ mod idempotency;
 mod limits;
 mod quickstart;
 mod reads;
+mod timing;
