@@ -256,12 +256,21 @@ async fn targets_must_be_public_http_urls_unless_the_operator_allows_private_one
     .await;
     // Cloud metadata services, and the same addresses written the ways URL parsers accept.
     for (url, host) in [
-        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "169.254.169.254",
+        ),
         ("http://2852039166/latest/meta-data/", "169.254.169.254"),
         ("http://[fd00:ec2::254]/latest/meta-data/", "fd00:ec2::254"),
         ("http://0x7f.1/admin", "127.0.0.1"),
-        ("http://[::ffff:127.0.0.1]:8080/api/public/v1", "::ffff:7f00:1"),
-        ("http://metadata.google.internal/computeMetadata/v1/", "metadata.google.internal"),
+        (
+            "http://[::ffff:127.0.0.1]:8080/api/public/v1",
+            "::ffff:7f00:1",
+        ),
+        (
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "metadata.google.internal",
+        ),
     ] {
         shard
             .post(
