@@ -294,3 +294,83 @@ fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn path_tricks_in_archive_uids_and_preset_names_reach_nothing_else() {
+    let db = seeded();
+    let key = db.ok(&[
+        "shard-key",
+        "mint",
+        "--guild",
+        GUILD,
+        "--name",
+        "ops",
+        "--scopes",
+        "write:archive,write:presets",
+    ])["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let port = free_port();
+    let mut server = serve(&db, port, &[], None);
+    let call = |method: &str, path: &str, body: &str| {
+        raw(
+            port,
+            format!(
+                "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+    };
+    let preset = |name: &str| format!(r#"{{"name": {name:?}, "nets": [], "assignments": []}}"#);
+    assert_eq!(
+        status(&call("POST", "/api/v1/presets", &preset("alpha"))),
+        200
+    );
+    // A name is an opaque key: "../alpha" is a preset of its own, not a way to "alpha".
+    assert_eq!(
+        status(&call("POST", "/api/v1/presets", &preset("../alpha"))),
+        200
+    );
+    let refused = call(
+        "POST",
+        "/api/v1/presets",
+        r#"{"name": "a\u0000b", "nets": [], "assignments": []}"#,
+    );
+    assert_eq!(status(&refused), 400, "{refused}");
+    assert!(
+        body_json(&refused)["error"]
+            .as_str()
+            .unwrap()
+            .contains("control characters")
+    );
+    let deleted = call("DELETE", "/api/v1/presets/..%2Falpha", "");
+    assert_eq!(body_json(&deleted)["name"], "../alpha", "{deleted}");
+    for path in ["/api/v1/presets/%00", "/api/v1/presets/..%2F..%2Falpha"] {
+        let missing = call("DELETE", path, "");
+        assert_eq!(status(&missing), 404, "{path}: {missing}");
+    }
+    let listed = body_json(&call("GET", "/api/v1/presets", ""));
+    let names: Vec<&str> = listed["presets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha"]);
+    // Archive uids are looked up, never used as file names: anything odd is not found.
+    for uid in [
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2e%2e",
+        "a%00b",
+        "%2F",
+        "net_%27%20OR%201%3D1",
+    ] {
+        let answer = call("GET", &format!("/api/v1/archive/{uid}"), "");
+        assert_eq!(status(&answer), 404, "{uid}: {answer}");
+        assert_eq!(body_json(&answer)["error"], "Archive entry not found");
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
