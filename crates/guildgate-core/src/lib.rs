@@ -18,6 +18,7 @@ pub mod limiter;
 pub mod limits;
 pub mod model;
 pub mod net;
+pub mod nul;
 pub mod policy;
 pub mod redact;
 pub mod scopes;

@@ -11,8 +11,13 @@ use crate::error::PageError;
 pub struct FormData(Vec<(String, String)>);
 
 impl FormData {
+    /// NUL characters are dropped: no person types one, and PostgreSQL cannot store one.
     pub fn parse(body: &[u8]) -> Self {
-        Self(form_urlencoded::parse(body).into_owned().collect())
+        Self(
+            form_urlencoded::parse(body)
+                .map(|(k, v)| (k.replace('\0', ""), v.replace('\0', "")))
+                .collect(),
+        )
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {

@@ -132,7 +132,14 @@ pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next
         record: Mutex::default(),
     });
 
-    let early = if ctx.public
+    let early = if guildgate_core::nul::encoded_has_nul(
+        req.uri().path_and_query().map_or("", |p| p.as_str()),
+    ) {
+        Some(ApiError::validation(
+            "path",
+            guildgate_core::nul::NUL_REFUSED,
+        ))
+    } else if ctx.public
         && (req.headers().contains_key("origin") || req.method() == Method::OPTIONS)
     {
         Some(ApiError::new(

@@ -57,6 +57,12 @@ async fn read_json<T: DeserializeOwned>(
                 },
             )
         })?;
+        if guildgate_core::nul::json_has_nul(&bytes) {
+            return Err(Failure(ApiError::validation(
+                "body",
+                guildgate_core::nul::NUL_REFUSED,
+            )));
+        }
         if bytes.iter().all(u8::is_ascii_whitespace) {
             if let Some(default) = when_empty {
                 return Ok(GuildJson {

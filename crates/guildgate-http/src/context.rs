@@ -175,7 +175,13 @@ pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next)
     req.extensions_mut().insert(ctx.clone());
     // Everything logged while answering carries the call's request id.
     let span = tracing::info_span!("request", request_id = %ctx.request_id);
-    let mut response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    let refused =
+        guildgate_core::nul::encoded_has_nul(req.uri().path_and_query().map_or("", |p| p.as_str()));
+    let mut response = if refused {
+        MessageError::bad_request(guildgate_core::nul::NUL_REFUSED).into_response()
+    } else {
+        tracing::Instrument::instrument(next.run(req), span.clone()).await
+    };
     tracing::debug!(
         parent: &span,
         method = %ctx.method,

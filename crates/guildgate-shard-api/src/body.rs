@@ -13,6 +13,9 @@ impl Body {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(Map::new()));
         }
+        if guildgate_core::nul::json_has_nul(bytes) {
+            return Err(MessageError::bad_request(guildgate_core::nul::NUL_REFUSED));
+        }
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
             Ok(_) => Err(MessageError::bad_request(

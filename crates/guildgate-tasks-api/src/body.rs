@@ -30,6 +30,9 @@ impl FromRequest<TasksState> for JsonBody {
                 TasksError::bad_request("Request body could not be read")
             }
         })?;
+        if guildgate_core::nul::json_has_nul(&bytes) {
+            return Err(TasksError::bad_request(guildgate_core::nul::NUL_REFUSED));
+        }
         let digest = Sha256::digest(&bytes).into();
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self {
