@@ -33,14 +33,7 @@ fn open_tickets(db: &Db) -> Vec<String> {
         "INSERT INTO tickets (id, guild_id, opened_by, subject, status, created_at) VALUES {values}"
     );
     let url = db.url.clone();
-    std::thread::spawn(move || {
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(guildgate_storage::testing::execute_raw(&url, &sql))
-    })
-    .join()
-    .unwrap()
-    .unwrap();
+    run_async(async move { guildgate_storage::testing::execute_raw(&url, &sql).await }).unwrap();
     ids
 }
 
@@ -96,16 +89,7 @@ fn sigkill_every_ten_seconds_loses_and_doubles_nothing() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (_, discord) = runtime.block_on(DiscordStandIn::start("bot-token-for-tests"));
     let db = seeded();
-    let minted = db.ok(&[
-        "token",
-        "mint",
-        "--guild",
-        GUILD,
-        "--user",
-        OWNER,
-        "--name",
-        "crash client",
-    ]);
+    let minted = db.mint("crash client", None);
     let token = minted["token"].as_str().unwrap().to_owned();
     db.ok(&[
         "reauth",
@@ -169,7 +153,7 @@ fn sigkill_every_ten_seconds_loses_and_doubles_nothing() {
             stream.name,
             load.unfinished
         );
-        let reconciled = reconcile(&db.url, stream, load);
+        let reconciled = reconcile(&db, stream, load);
         reconciled.assert_exact(load);
         unanswered += load.count(Outcome::NoAnswer);
         eprintln!(

@@ -43,19 +43,7 @@ fn status(answer: &str) -> u16 {
 }
 
 fn strike_count(db: &Db) -> usize {
-    let url = db.url.clone();
-    std::thread::spawn(move || {
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(guildgate_storage::testing::query_text(
-                &url,
-                "SELECT id FROM strikes",
-            ))
-            .unwrap()
-            .len()
-    })
-    .join()
-    .unwrap()
+    db.query("SELECT id FROM strikes").len()
 }
 
 #[test]
@@ -253,9 +241,7 @@ fn lines(values: &[&str]) -> Vec<String> {
 #[test]
 fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     let db = seeded();
-    let minted = db.ok(&[
-        "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", "bot",
-    ]);
+    let minted = db.mint("bot", None);
     let token = minted["token"].as_str().unwrap().to_owned();
     // Five calls per address, no refill to speak of.
     let per_ip = ("GUILDGATE_LIMIT_PER_IP", "5/1/3600");

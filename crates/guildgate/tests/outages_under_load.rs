@@ -97,7 +97,7 @@ fn postgres_restarted_under_load_loses_and_doubles_nothing() {
     );
     assert!(reads.iter().all(|s| *s == 200 || *s == 503), "{reads:?}");
     assert!(reads.contains(&200));
-    let reconciled = reconcile(&db.url, &stream, &load);
+    let reconciled = reconcile(&db, &stream, &load);
     reconciled.assert_exact(&load);
     eprintln!(
         "postgres restart under load: {} writes acknowledged, {} refused as retryable, {} in flight, \
@@ -160,7 +160,7 @@ fn redis_restarted_under_load_fails_writes_closed_and_recovers() {
         load.acknowledged_after(up_at) > 0,
         "writes did not resume after Redis came back"
     );
-    let reconciled = reconcile(&db.url, &stream, &load);
+    let reconciled = reconcile(&db, &stream, &load);
     reconciled.assert_exact(&load);
     eprintln!(
         "redis restart under load: {} writes acknowledged, {} refused as retryable, \

@@ -24,12 +24,7 @@ fn get_with(port: u16, path: &str, header: &str) -> (u16, String) {
 #[test]
 fn no_secret_appears_in_logs_error_bodies_or_the_database() {
     let db = seeded();
-    let guild_token = db.ok(&[
-        "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", "bot",
-    ])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let guild_token = db.mint("bot", None)["token"].as_str().unwrap().to_owned();
     db.ok(&[
         "workspace",
         "create",
@@ -148,17 +143,12 @@ fn no_secret_appears_in_logs_error_bodies_or_the_database() {
 
     let logged = std::fs::read_to_string(log.path()).unwrap();
     assert!(logged.contains("request_id"), "the debug log was written");
-    let stored = {
-        let url = db.url.clone();
-        std::thread::spawn(move || {
-            tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(guildgate_storage::testing::database_contents(&url))
-                .unwrap()
-        })
-        .join()
-        .unwrap()
-    };
+    let url = db.url.clone();
+    let stored = run_async(async move {
+        guildgate_storage::testing::database_contents(&url)
+            .await
+            .unwrap()
+    });
     for (name, secret) in secrets {
         // The whole secret, and its random part alone (a token without its prefix).
         let random = secret.split_once('_').map_or(secret, |(_, rest)| rest);

@@ -44,9 +44,7 @@ fn a_steady_load_keeps_memory_and_descriptors_flat() {
     let mut server = serve(&db, port, &load::NO_LIMITS, None);
     let pid = server.id();
     let writer = load::strike_writer(&db, port);
-    let reader = db.ok(&[
-        "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", "reader",
-    ])["token"]
+    let reader = db.mint("reader", None)["token"]
         .as_str()
         .unwrap()
         .to_owned();

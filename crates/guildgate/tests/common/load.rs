@@ -397,16 +397,8 @@ impl Reconciled {
 }
 
 /// Compares what `stream` wrote in `database_url` with `load`.
-pub fn reconcile(database_url: &str, stream: &Stream, load: &WriteLoad) -> Reconciled {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let query = |sql: &str| {
-        runtime
-            .block_on(guildgate_storage::testing::query_text(database_url, sql))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    };
+pub fn reconcile(db: &super::Db, stream: &Stream, load: &WriteLoad) -> Reconciled {
+    let query = |sql: &str| db.query(sql);
     let audit_targets = query(&stream.audited_sql);
     let audited = audit_targets.len();
     let mut audit_rows_of: HashMap<String, usize> = HashMap::new();

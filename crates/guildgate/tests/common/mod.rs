@@ -56,11 +56,45 @@ impl Db {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// A guild token of the owner named `name` (`--capabilities` when given): the
+    /// `token mint` answer, with `token` and `id`.
+    pub fn mint(&self, name: &str, capabilities: Option<&str>) -> Value {
+        let mut args = vec![
+            "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", name,
+        ];
+        if let Some(capabilities) = capabilities {
+            args.extend(["--capabilities", capabilities]);
+        }
+        self.ok(&args)
+    }
+
+    /// Runs `query` (one text column) on the database, outside the server.
+    pub fn query(&self, sql: &str) -> Vec<String> {
+        let (url, sql) = (self.url.clone(), sql.to_owned());
+        run_async(async move {
+            guildgate_storage::testing::query_text(&url, &sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        })
+    }
+
     pub fn fails(&self, args: &[&str]) -> Value {
         let out = self.admin(args);
         assert!(!out.status.success(), "{args:?} should fail");
         serde_json::from_slice(&out.stderr).unwrap()
     }
+}
+
+/// Runs `future` to its end on a runtime of its own (on its own thread, so sync tests and
+/// async ones can both call it).
+pub fn run_async<F>(future: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    std::thread::spawn(move || tokio::runtime::Runtime::new().unwrap().block_on(future))
+        .join()
+        .unwrap()
 }
 
 pub fn seeded() -> Db {
