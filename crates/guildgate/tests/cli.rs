@@ -409,7 +409,15 @@ fn operators_metrics_count_calls_on_their_own_listener() {
     // Not on the public listener.
     assert_eq!(http_get(port, "/metrics", "").0, 404);
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let text = scrape_metrics(metrics_port);
+    // The reads' audit rows are committed by the batch writer shortly after the answers.
+    let mut text = scrape_metrics(metrics_port);
+    for _ in 0..100 {
+        if metric_sum(&text, "guildgate_audit_queue_depth", &[]) == 0.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        text = scrape_metrics(metrics_port);
+    }
     // The whole scrape is valid exposition text.
     prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
     let value = |metric: &str, labels: &[(&str, &str)]| metric_sum(&text, metric, labels);

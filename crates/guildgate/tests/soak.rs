@@ -92,6 +92,8 @@ fn a_steady_load_keeps_memory_and_descriptors_flat() {
                 reads.load(Ordering::Relaxed)
             );
             samples.push((started.elapsed(), rss, fds));
+            // As a long-running client does: renew the 15-minute re-auth window.
+            load::open_window(port, &writer);
         }
         stop.store(true, Ordering::Relaxed);
     });

@@ -327,9 +327,10 @@ impl TestApp {
 
     /// Audit rows of the guild, newest first, read through the storage interface.
     pub async fn audit_rows(&self) -> Vec<guildgate_core::model::AuditRow> {
-        // Reads and refusals are written by the batched writer: give it a moment.
-        for _ in 0..50 {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // Reads and refusals are written by the batched writer; a call's row is queued
+        // before its answer is sent, so once the writer is flushed every row is in.
+        self.state.audit_sink().flush().await;
+        {
             let page = self
                 .store
                 .audit(
@@ -342,11 +343,8 @@ impl TestApp {
                 )
                 .await
                 .unwrap();
-            if !page.data.is_empty() {
-                return page.data;
-            }
+            page.data
         }
-        vec![]
     }
 }
 

@@ -101,13 +101,18 @@ pub fn strike_writer(db: &super::Db, port: u16) -> String {
         "--allow-self-reauth",
     ]);
     let secret = writer["token"].as_str().unwrap().to_owned();
-    let window = format!(
-        "/api/api-tokens/{}/reauth-window",
-        writer["id"].as_str().unwrap()
-    );
-    let (status, text) = super::http_post(port, &window, &secret, "");
-    assert_eq!(status, 200, "{text}");
+    open_window(port, &secret);
     secret
+}
+
+/// Opens (or renews) the re-auth window of a token allowed to open its own: 15 minutes.
+pub fn open_window(port: u16, secret: &str) {
+    let (status, me) = super::http_get(port, "/api/api-tokens/current", secret);
+    assert_eq!(status, 200, "{me}");
+    let id = super::body_json(&me)["id"].as_str().unwrap().to_owned();
+    let window = format!("/api/api-tokens/{id}/reauth-window");
+    let (status, text) = super::http_post(port, &window, secret, "");
+    assert_eq!(status, 200, "{text}");
 }
 
 /// Rate limits raised out of the way of a load test (the decisions are still made).
