@@ -7,24 +7,24 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(body) = serde_json::from_slice::<AddStrikeBody>(data)
-        && body.validate().is_ok()
+        && let Ok(input) = body.validate()
     {
-        let _ = body.sentinel_values();
+        let _ = input.sentinel_values();
     }
     if let Ok(body) = serde_json::from_slice::<AddBanBody>(data)
-        && body.validate().is_ok()
+        && let Ok(input) = body.validate()
     {
-        let _ = body.sentinel_values();
+        let _ = input.sentinel_values();
     }
     if let Ok(body) = serde_json::from_slice::<AddMuteBody>(data)
-        && body.validate().is_ok()
+        && let Ok(input) = body.validate()
     {
-        let _ = body.sentinel_values();
+        let _ = input.sentinel_values();
     }
     if let Ok(body) = serde_json::from_slice::<MassPurgeBody>(data)
-        && body.validate().is_ok()
+        && let Ok(input) = body.validate()
     {
-        let _ = body.sentinel_values();
+        let _ = input.sentinel_values();
     }
     if let Ok(body) = serde_json::from_slice::<RunRconBody>(data) {
         let _ = body.validate();
