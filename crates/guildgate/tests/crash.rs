@@ -39,25 +39,7 @@ fn open_tickets(db: &Db) -> Vec<String> {
 
 /// A tasks key of the seeded workspace's owner and a list to create tasks in.
 fn tasks_setup(db: &Db, port: u16) -> (String, i64) {
-    db.ok(&[
-        "workspace",
-        "create",
-        "--name",
-        "Ops Team",
-        "--owner-email",
-        "ana@example.com",
-    ]);
-    let minted = db.ok(&[
-        "tasks-key",
-        "mint",
-        "--workspace",
-        "1",
-        "--label",
-        "load",
-        "--scopes",
-        "folders:write,lists:write,tasks:read,tasks:write",
-    ]);
-    let key = minted["key"].as_str().unwrap().to_owned();
+    let key = db.workspace_key("folders:write,lists:write,tasks:read,tasks:write");
     let created = |path: &str, body: String| -> serde_json::Value {
         let (status, text) = http_post(port, path, &key, &body);
         assert_eq!(status, 201, "{text}");

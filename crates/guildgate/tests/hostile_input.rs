@@ -285,19 +285,7 @@ fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
 #[test]
 fn path_tricks_in_archive_uids_and_preset_names_reach_nothing_else() {
     let db = seeded();
-    let key = db.ok(&[
-        "shard-key",
-        "mint",
-        "--guild",
-        GUILD,
-        "--name",
-        "ops",
-        "--scopes",
-        "write:archive,write:presets",
-    ])["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = db.shard_key("write:archive,write:presets");
     let port = free_port();
     let mut server = serve(&db, port, &[], None);
     let call = |method: &str, path: &str, body: &str| {

@@ -25,40 +25,8 @@ fn get_with(port: u16, path: &str, header: &str) -> (u16, String) {
 fn no_secret_appears_in_logs_error_bodies_or_the_database() {
     let db = seeded();
     let guild_token = db.mint("bot", None)["token"].as_str().unwrap().to_owned();
-    db.ok(&[
-        "workspace",
-        "create",
-        "--name",
-        "Ops",
-        "--owner-email",
-        "ana@example.com",
-    ]);
-    let tasks_key = db.ok(&[
-        "tasks-key",
-        "mint",
-        "--workspace",
-        "1",
-        "--label",
-        "ci",
-        "--scopes",
-        "tasks:read",
-    ])["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let shard_key = db.ok(&[
-        "shard-key",
-        "mint",
-        "--guild",
-        GUILD,
-        "--name",
-        "ops",
-        "--scopes",
-        "read:status,read:events",
-    ])["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let tasks_key = db.workspace_key("tasks:read");
+    let shard_key = db.shard_key("read:status,read:events");
     let client_token = db.ok(&[
         "shard",
         "client-token",

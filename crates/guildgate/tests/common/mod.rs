@@ -68,6 +68,45 @@ impl Db {
         self.ok(&args)
     }
 
+    /// A `scok_` key for the seeded guild's shard with `scopes`.
+    pub fn shard_key(&self, scopes: &str) -> String {
+        let minted = self.ok(&[
+            "shard-key",
+            "mint",
+            "--guild",
+            GUILD,
+            "--name",
+            "ops",
+            "--scopes",
+            scopes,
+        ]);
+        minted["key"].as_str().unwrap().to_owned()
+    }
+
+    /// A new workspace (id 1 on a fresh database) owned by ana@example.com, and an `arca_`
+    /// key of its owner with `scopes`.
+    pub fn workspace_key(&self, scopes: &str) -> String {
+        self.ok(&[
+            "workspace",
+            "create",
+            "--name",
+            "Ops Team",
+            "--owner-email",
+            "ana@example.com",
+        ]);
+        let minted = self.ok(&[
+            "tasks-key",
+            "mint",
+            "--workspace",
+            "1",
+            "--label",
+            "ci",
+            "--scopes",
+            scopes,
+        ]);
+        minted["key"].as_str().unwrap().to_owned()
+    }
+
     /// Runs `query` (one text column) on the database, outside the server.
     pub fn query(&self, sql: &str) -> Vec<String> {
         let (url, sql) = (self.url.clone(), sql.to_owned());
