@@ -73,6 +73,27 @@ echo "== the suite on SQLite"
 run_suite
 echo "== the suite on PostgreSQL (127.0.0.1:$PG_PORT)"
 GUILDGATE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$PG_PORT/postgres" run_suite
+# Every fuzz target for a short bounded time (GUILDGATE_FUZZ_SECONDS each, 0 skips). On
+# stable Rust without a sanitizer, which libFuzzer's coverage guidance still drives; the
+# long runs in docs/reliability.md use nightly with AddressSanitizer.
+FUZZ_SECONDS=${GUILDGATE_FUZZ_SECONDS:-20}
+if [ "$FUZZ_SECONDS" != 0 ]; then
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "installing cargo-fuzz (crates.io) for the bounded fuzz runs"
+    cargo install --quiet --locked cargo-fuzz
+  fi
+  FUZZ_LOG=$(mktemp)
+  for target in $(cd fuzz && cargo fuzz list); do
+    echo "== fuzz $target for ${FUZZ_SECONDS}s"
+    # A crash fails the run; its input is left in fuzz/artifacts/$target.
+    if ! (cd fuzz && cargo fuzz run --sanitizer none "$target" -- \
+      -max_total_time="$FUZZ_SECONDS" -print_final_stats=1) >"$FUZZ_LOG" 2>&1; then
+      tail -40 "$FUZZ_LOG"
+      exit 1
+    fi
+    grep -E "^stat::number_of_executed_units" "$FUZZ_LOG" || true
+  done
+fi
 cargo build --release --locked --bin guildgate
 if [ -f ../shared/checks/quickstart.py ]; then
   python3 ../shared/checks/quickstart.py target/release/guildgate

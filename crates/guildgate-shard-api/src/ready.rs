@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use guildgate_core::clock::{Millis, to_rfc3339};
 use guildgate_core::ids::new_ulid;
+pub use guildgate_core::shard::ReadyAnswer;
 use serde_json::{Value, json};
 
 use crate::state::ShardState;
@@ -15,32 +16,6 @@ use crate::write::emit;
 
 /// Finished sessions kept per guild for `/ready-checks/status/{id}`.
 const RECENT_KEPT: usize = 20;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReadyAnswer {
-    Ready,
-    Declined,
-    Afk,
-}
-
-impl ReadyAnswer {
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "ready" => Some(Self::Ready),
-            "declined" => Some(Self::Declined),
-            "afk" => Some(Self::Afk),
-            _ => None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Ready => "ready",
-            Self::Declined => "declined",
-            Self::Afk => "afk",
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct Session {

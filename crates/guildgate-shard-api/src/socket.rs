@@ -16,7 +16,9 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use guildgate_core::limits::BucketRequest;
 use guildgate_core::shard::signing::{ClientIdentity, SignedTokenError};
-use guildgate_core::shard::{CLIENT_REVOCATION, NetRef, ShardConfig};
+use guildgate_core::shard::{
+    CLIENT_REVOCATION, ClientMessage, ClientMessageError, NetRef, ShardConfig,
+};
 use guildgate_http::{MessageError, RequestContext};
 use guildgate_storage::StoredEvent;
 use serde_json::{Value, json};
@@ -28,7 +30,6 @@ use crate::handlers::nets::net_json;
 use crate::handlers::status::public_net_body;
 use crate::handlers::{Current, load};
 use crate::hub::{Control, Operator};
-use crate::ready::ReadyAnswer;
 use crate::state::ShardState;
 use crate::write::emit;
 
@@ -190,32 +191,27 @@ async fn await_join(state: &ShardState, socket: &mut WebSocket) -> Result<Joined
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             _ => return Err("The first message must be a join".to_owned()),
         };
-        let message: Value =
-            serde_json::from_str(text.as_str()).map_err(|_| "Messages must be JSON objects")?;
-        if message["type"] != "join" {
-            return Err(
-                "The first message must be {\"type\":\"join\",\"token\":\"gcli_...\"}".into(),
-            );
-        }
-        let token = message["token"]
-            .as_str()
-            .ok_or("join needs the client token in token")?;
+        let (token, transport) = match ClientMessage::parse(text.as_str()) {
+            Ok(ClientMessage::Join { token, transport }) => (token, transport),
+            Err(ClientMessageError::NotJson) => return Err(ClientMessageError::NotJson.to_string()),
+            Err(why @ ClientMessageError::Invalid { kind: "join", .. }) => {
+                return Err(why.to_string());
+            }
+            _ => {
+                return Err(
+                    "The first message must be {\"type\":\"join\",\"token\":\"gcli_...\"}".into(),
+                );
+            }
+        };
         let identity = state
             .client_tokens
-            .verify(token, state.clock.now())
+            .verify(&token, state.clock.now())
             .map_err(|why| match why {
                 SignedTokenError::Expired => {
                     "Client token has expired; ask the owner for a new one"
                 }
                 _ => "Invalid client token",
             })?;
-        let transport = match &message["transport"] {
-            Value::Null => "websocket".to_owned(),
-            Value::String(t) if (1..=32).contains(&t.len()) && !t.contains(char::is_control) => {
-                t.clone()
-            }
-            _ => return Err("transport must be a short name such as desktop".into()),
-        };
         if revoked(state, &identity).await? {
             return Err("This client token has been revoked; ask the owner for a new one".into());
         }
@@ -334,13 +330,14 @@ impl Client {
     }
 
     async fn handle(&mut self, text: &str) -> Option<Value> {
-        let Ok(message) = serde_json::from_str::<Value>(text) else {
-            return Some(error("Messages must be JSON objects"));
+        let message = match ClientMessage::parse(text) {
+            Ok(message) => message,
+            Err(why) => return Some(error(&why.to_string())),
         };
         let now = self.state.clock.now();
-        match message["type"].as_str().unwrap_or_default() {
-            "ptt.start" => {
-                let uid = match self.net_of(&message) {
+        match message {
+            ClientMessage::PttStart(reference) => {
+                let uid = match self.net_on(&reference) {
                     Ok(uid) => uid,
                     Err(why) => return Some(error(&why)),
                 };
@@ -364,7 +361,7 @@ impl Client {
                 self.record(events).await;
                 None
             }
-            "ptt.stop" => {
+            ClientMessage::PttStop => {
                 let ended = self
                     .state
                     .hub
@@ -376,13 +373,20 @@ impl Client {
                 .await;
                 None
             }
-            "ready-check.response" => self.answer_ready_check(&message).await,
-            "ping" => Some(json!({ "type": "pong" })),
-            "pong" => None,
-            "join" => Some(error("Already joined")),
-            other => Some(error(&format!(
-                "Unknown message type '{other}'; send ptt.start, ptt.stop, ready-check.response or ping"
-            ))),
+            ClientMessage::ReadyCheckResponse { session_id, answer } => {
+                let answered = crate::ready::respond(
+                    &self.state,
+                    self.guild_id(),
+                    &session_id,
+                    &self.identity.user_id,
+                    answer,
+                )
+                .await;
+                answered.err().map(|why| error(&why))
+            }
+            ClientMessage::Ping => Some(json!({ "type": "pong" })),
+            ClientMessage::Pong => None,
+            ClientMessage::Join { .. } => Some(error("Already joined")),
         }
     }
 
@@ -395,46 +399,12 @@ impl Client {
     }
 
     /// The net a push-to-talk names, when the client is on it.
-    fn net_of(&self, message: &Value) -> Result<String, String> {
-        let reference = match (&message["netUid"], &message["netId"]) {
-            (Value::String(uid), _) => NetRef::Uid(uid.clone()),
-            (_, Value::Number(id)) => NetRef::Slot(
-                id.as_u64()
-                    .and_then(|id| u32::try_from(id).ok())
-                    .ok_or("netId must be a net's number")?,
-            ),
-            _ => return Err("ptt.start needs netUid (or netId)".to_owned()),
-        };
-        let net = self.config.net(&reference).map_err(|r| r.message)?;
+    fn net_on(&self, reference: &NetRef) -> Result<String, String> {
+        let net = self.config.net(reference).map_err(|r| r.message)?;
         if !self.nets.contains(&net.uid) {
             return Err(format!("You are not on net {}", net.name));
         }
         Ok(net.uid.clone())
-    }
-
-    async fn answer_ready_check(&self, message: &Value) -> Option<Value> {
-        let (Some(session_id), Some(answer)) =
-            (message["sessionId"].as_str(), message["response"].as_str())
-        else {
-            return Some(error(
-                "ready-check.response needs sessionId and response (ready, declined or afk)",
-            ));
-        };
-        let Some(answer) = ReadyAnswer::parse(answer) else {
-            return Some(error("response must be ready, declined or afk"));
-        };
-        match crate::ready::respond(
-            &self.state,
-            self.guild_id(),
-            session_id,
-            &self.identity.user_id,
-            answer,
-        )
-        .await
-        {
-            Ok(()) => None,
-            Err(why) => Some(error(&why)),
-        }
     }
 
     /// Passes a shard event on; configuration and assignment changes also refresh what

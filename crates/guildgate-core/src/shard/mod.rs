@@ -3,12 +3,14 @@
 //! configuration and the one validation every privileged write passes.
 
 mod authority;
+mod client_message;
 mod config;
 mod events;
 mod routes;
 pub mod signing;
 
 pub use authority::{ProposedChange, validate_locally};
+pub use client_message::{ClientMessage, ClientMessageError, ReadyAnswer, TRANSPORT_MAX};
 pub use config::{
     Applied, Assignment, FEATURES, NET_NAME_MAX, Net, NetRef, PublicNet, Refusal, RefusalKind,
     RoleRule, ShardConfig, is_net_uid, new_net_uid,

@@ -89,6 +89,24 @@ async fn clients_join_talk_and_follow_the_configuration() {
         two.next_of("error").await["error"],
         "You are not on net Alpha"
     );
+    // A frame the client got wrong is answered with what is wrong; the socket stays open.
+    two.send(json!({ "type": "ptt.start", "netId": -1 })).await;
+    assert_eq!(
+        two.next_of("error").await["error"],
+        "netId must be a net's number"
+    );
+    two.send(json!(["ptt.stop"])).await;
+    assert_eq!(
+        two.next_of("error").await["error"],
+        "Messages must be JSON objects"
+    );
+    two.send(json!({ "type": "dance" })).await;
+    assert!(
+        two.next_of("error").await["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Unknown message type 'dance'")
+    );
     shard.clock.advance(3_000);
     one.send(json!({ "type": "ptt.stop" })).await;
     let stopped = two.next_of("ptt.stop").await;
