@@ -100,3 +100,8 @@ if [ -f ../shared/checks/quickstart.py ]; then
 else
   echo "../shared/checks/quickstart.py not found: skipping the quickstart walk"
 fi
+# Schemathesis (PyPI) against the release build's /openapi.json: no 5xx, every response
+# documented and matching its schema.
+echo "== schemathesis against /openapi.json"
+GUILDGATE_SCHEMATHESIS_EXAMPLES=${GUILDGATE_SCHEMATHESIS_EXAMPLES:-10} \
+  scripts/schemathesis.sh target/release/guildgate

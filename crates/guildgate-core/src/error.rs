@@ -49,6 +49,7 @@ error_codes! {
     IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED", 422, false;
     IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE", 409, true;
     PayloadTooLarge => "PAYLOAD_TOO_LARGE", 413, false;
+    MethodNotAllowed => "METHOD_NOT_ALLOWED", 405, false;
 }
 
 /// A failure to report to the caller. `message` is safe to show an operator; nothing
@@ -91,7 +92,17 @@ impl ApiError {
         Self::new(ErrorCode::NotFound, format!("{what} not found."))
     }
 
-    /// VALIDATION_FAILED naming the field at fault in `details.field`.
+    /// A route that exists, called with a method it does not answer (`Allow` lists those
+    /// it does).
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        Self::new(
+            ErrorCode::MethodNotAllowed,
+            format!(
+                "Route {path} does not answer {method}; the Allow header lists the methods it does."
+            ),
+        )
+    }
+
     /// A request body over the surface's limit of `limit` bytes.
     pub fn body_too_large(limit: usize) -> Self {
         let mut err = Self::new(

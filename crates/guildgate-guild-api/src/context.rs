@@ -189,10 +189,7 @@ async fn finish(state: &AppState, ctx: &RequestContext, response: &mut Response)
     // Axum's own refusals (405, 413, ...) get the envelope too.
     let mut error = response.extensions_mut().remove::<ApiError>();
     if error.is_none() && response.status() == StatusCode::METHOD_NOT_ALLOWED {
-        error = Some(ApiError::not_found(&format!(
-            "Route {} {}",
-            ctx.method, ctx.path
-        )));
+        error = Some(ApiError::method_not_allowed(&ctx.method, &ctx.path));
     } else if error.is_none() && response.status() == StatusCode::PAYLOAD_TOO_LARGE {
         error = Some(ApiError::body_too_large(state.config.body_limit));
     }

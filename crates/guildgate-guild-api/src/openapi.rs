@@ -7,7 +7,9 @@ use serde_json::{Map, Value, json};
 fn parameter(name: &str) -> Value {
     let schema = match name {
         "guild_id" | "user_id" => {
-            json!({ "type": "string", "pattern": "^[0-9]{17,20}$", "description": "Discord snowflake" })
+            // Up to 19 digits is always inside the 64-bit range; the server also takes the
+            // 20-digit ones that fit.
+            json!({ "type": "string", "pattern": "^[0-9]{17,19}$", "description": "Discord snowflake (a 64-bit integer)" })
         }
         _ => {
             json!({ "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$", "description": "ULID" })
@@ -59,7 +61,7 @@ pub fn paths() -> Map<String, Value> {
                 "content": { "application/json": { "schema": { "type": "object" } } },
             });
             op["parameters"].as_array_mut().expect("array").push(json!({
-                "name": "Idempotency-Key", "in": "header", "schema": { "type": "string", "maxLength": 255 }
+                "name": "Idempotency-Key", "in": "header", "schema": { "type": "string", "pattern": "^[!-~]{1,255}$" }
             }));
         }
         let entry = paths.entry(p.path.to_owned()).or_insert_with(|| json!({}));

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::{ConnectInfo, MatchedPath, Request};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use guildgate_core::audit::{
@@ -190,7 +190,19 @@ pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next)
         "answered"
     );
     if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-        response = MessageError::not_found("Route").into_response();
+        // The body in this surface's shape; axum's Allow header stays.
+        let allow = response.headers().get(header::ALLOW).cloned();
+        response = MessageError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "Route {} does not answer {}; the Allow header lists the methods it does",
+                ctx.path, ctx.method
+            ),
+        )
+        .into_response();
+        if let Some(allow) = allow {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
     }
     let headers = response.headers_mut();
     headers.insert(

@@ -12,7 +12,7 @@ pub fn paths() -> Map<String, Value> {
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": path_schema(name) }))
             .collect();
         let security = match (r.scope, r.tier) {
             (Some(_), _) => json!([{ "shardKey": [] }]),
@@ -28,7 +28,7 @@ pub fn paths() -> Map<String, Value> {
             "x-scope": r.scope.map(|s| s.as_str()),
             "x-rate-limit-tier": r.tier.as_str(),
             "responses": {
-                "200": { "description": "Success", "content": { "application/json": { "schema": { "type": "object" } } } },
+                "200": { "description": "Success", "content": { r.media_type(): success_schema(r.media_type()) } },
                 "default": { "description": "Error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ShardError" } } } },
             },
         });
@@ -39,6 +39,24 @@ pub fn paths() -> Map<String, Value> {
         entry[r.method.to_lowercase()] = op;
     }
     paths
+}
+
+fn path_schema(name: &str) -> Value {
+    match name {
+        "ref" => {
+            json!({ "type": "string", "pattern": "^(net_[!-~]+|[0-9]{1,9})$", "description": "A net's uid (net_...) or its number" })
+        }
+        // Text is refused when it holds NUL, on every surface.
+        _ => json!({ "type": "string", "pattern": "^[^\\u0000]+$" }),
+    }
+}
+
+fn success_schema(media_type: &str) -> Value {
+    if media_type == "application/json" {
+        json!({ "schema": { "type": "object" } })
+    } else {
+        json!({ "schema": { "type": "string" } })
+    }
 }
 
 /// `{"error": "<message>"}`, the `scok_` bearer key and the embed token.

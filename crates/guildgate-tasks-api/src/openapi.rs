@@ -10,11 +10,11 @@ pub fn paths() -> Map<String, Value> {
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1 } }))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1, "maximum": i64::MAX } }))
             .collect();
         if r.name == "list_tasks" {
             params
-                .push(json!({ "name": "list_id", "in": "query", "schema": { "type": "integer" } }));
+                .push(json!({ "name": "list_id", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": i64::MAX } }));
             params.push(json!({ "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "default": 1 } }));
             params.push(json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "default": 50 } }));
         }
@@ -37,7 +37,7 @@ pub fn paths() -> Map<String, Value> {
             op["requestBody"] =
                 json!({ "content": { "application/json": { "schema": { "type": "object" } } } });
             op["parameters"].as_array_mut().expect("array").push(json!({
-                "name": "Idempotency-Key", "in": "header", "schema": { "type": "string", "maxLength": 255 }
+                "name": "Idempotency-Key", "in": "header", "schema": { "type": "string", "pattern": "^[!-~]{1,255}$" }
             }));
         }
         let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));

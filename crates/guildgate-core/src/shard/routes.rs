@@ -43,6 +43,17 @@ impl ShardRoute {
     pub fn write(&self) -> bool {
         self.method != "GET"
     }
+
+    /// What a successful call answers with: JSON but for the event stream, the
+    /// Prometheus scrape and the embeddable widget.
+    pub fn media_type(&self) -> &'static str {
+        match self.name {
+            "stream" => "text/event-stream",
+            "metrics_prometheus" => "application/openmetrics-text",
+            "embed_widget" => "text/html",
+            _ => "application/json",
+        }
+    }
 }
 
 macro_rules! shard_routes {

@@ -50,7 +50,14 @@ async fn not_found_for_missing_things_and_routes() {
     let wrong_method = app
         .send(Method::PUT, &g("/strikes"), Some(&token.secret), None, &[])
         .await;
-    wrong_method.expect_error(404, "NOT_FOUND");
+    // The route exists: a wrong method is 405 with the methods it does answer.
+    let body = wrong_method.expect_error(405, "METHOD_NOT_ALLOWED");
+    assert!(body["message"].as_str().unwrap().contains("does not answer PUT"));
+    let allow = wrong_method.headers["allow"].to_str().unwrap();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    app.send(Method::TRACE, "/api/public/v1/status", None, None, &[])
+        .await
+        .expect_error(405, "METHOD_NOT_ALLOWED");
 }
 
 #[tokio::test]

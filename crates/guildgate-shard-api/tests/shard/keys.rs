@@ -119,3 +119,17 @@ async fn calls_are_audited_with_the_key_and_readable_by_read_audit() {
         .await
         .expect_error(400, "limit must be a number from 1 to 500");
 }
+
+#[tokio::test]
+async fn a_route_called_with_a_method_it_does_not_answer_is_405_with_allow() {
+    let shard = Shard::start().await;
+    let key = shard.mint("read:status").await;
+    let reply = shard
+        .call(Method::DELETE, "/api/v1/status", &key, None)
+        .await;
+    reply.expect_error(
+        405,
+        "Route /api/v1/status does not answer DELETE; the Allow header lists the methods it does",
+    );
+    assert_eq!(reply.headers["allow"], "GET,HEAD");
+}
