@@ -104,7 +104,8 @@ impl SecretKey {
     }
 
     pub fn secret_hasher(&self) -> SecretHasher {
-        SecretHasher(self.derive("guildgate/secret-hash/v1"))
+        let key = self.derive("guildgate/secret-hash/v1");
+        SecretHasher(<HmacSha256 as Mac>::new_from_slice(&key).expect("any key length works"))
     }
 
     /// The key that signs the shard's public embed tokens.
@@ -125,8 +126,9 @@ impl SecretKey {
 
 /// HMAC-SHA256 under a key derived from the master key: how token secrets are stored and
 /// looked up. Without the key file, a stolen database cannot be used to test guesses.
+/// Holds the HMAC already keyed: each hash clones it instead of hashing the key again.
 #[derive(Clone)]
-pub struct SecretHasher([u8; 32]);
+pub struct SecretHasher(HmacSha256);
 
 /// 32 random bytes as base64url: a secret that is shown once and stored only as its keyed
 /// hash (session cookies, join-link tokens).
@@ -146,7 +148,7 @@ impl SecretHasher {
     }
 
     fn mac(&self, secret: &str) -> HmacSha256 {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.0).expect("any key length works");
+        let mut mac = self.0.clone();
         mac.update(secret.as_bytes());
         mac
     }

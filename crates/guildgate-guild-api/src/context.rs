@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use guildgate_core::audit::{
@@ -236,23 +236,35 @@ fn header_value(value: &str) -> HeaderValue {
 /// `X-RateLimit-*` describe the tightest bucket; the IETF `RateLimit` and
 /// `RateLimit-Policy` fields list every bucket the call drew from.
 fn rate_limit_headers(headers: &mut HeaderMap, buckets: &[BucketState]) {
+    use std::fmt::Write as _;
+    static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+    static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+    static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+    static POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+    static CURRENT: HeaderName = HeaderName::from_static("ratelimit");
     let Some(tightest) = guildgate_core::limits::tightest(buckets) else {
         return;
     };
-    headers.insert("x-ratelimit-limit", HeaderValue::from(tightest.limit));
-    headers.insert(
-        "x-ratelimit-remaining",
-        HeaderValue::from(tightest.remaining),
-    );
-    headers.insert("x-ratelimit-reset", HeaderValue::from(tightest.reset_secs));
-    let policy: Vec<String> = buckets
-        .iter()
-        .map(|b| format!("\"{}\";q={};w={}", b.name, b.limit, b.window_secs))
-        .collect();
-    let current: Vec<String> = buckets
-        .iter()
-        .map(|b| format!("\"{}\";r={};t={}", b.name, b.remaining, b.reset_secs))
-        .collect();
-    headers.insert("ratelimit-policy", header_value(&policy.join(", ")));
-    headers.insert("ratelimit", header_value(&current.join(", ")));
+    // Every call answered through here carries these five: room for them at once rather
+    // than a growth and rehash of the map halfway.
+    headers.reserve(5);
+    headers.insert(&LIMIT, HeaderValue::from(tightest.limit));
+    headers.insert(&REMAINING, HeaderValue::from(tightest.remaining));
+    headers.insert(&RESET, HeaderValue::from(tightest.reset_secs));
+    let (mut policy, mut current) = (String::with_capacity(128), String::with_capacity(128));
+    for (i, b) in buckets.iter().enumerate() {
+        let separator = if i == 0 { "" } else { ", " };
+        let _ = write!(
+            policy,
+            "{separator}\"{}\";q={};w={}",
+            b.name, b.limit, b.window_secs
+        );
+        let _ = write!(
+            current,
+            "{separator}\"{}\";r={};t={}",
+            b.name, b.remaining, b.reset_secs
+        );
+    }
+    headers.insert(&POLICY, header_value(&policy));
+    headers.insert(&CURRENT, header_value(&current));
 }

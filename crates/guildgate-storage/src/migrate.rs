@@ -13,6 +13,7 @@ pub const SQLITE: &[Migration] = &[
     (5, "dashboard", include_str!("../migrations/sqlite/0005_dashboard.sql")),
     (6, "shard", include_str!("../migrations/sqlite/0006_shard.sql")),
     (7, "idempotency_holder", include_str!("../migrations/sqlite/0007_idempotency_holder.sql")),
+    (8, "audit_one_index", include_str!("../migrations/sqlite/0008_audit_one_index.sql")),
 ];
 
 #[rustfmt::skip]
@@ -24,6 +25,7 @@ pub const POSTGRES: &[Migration] = &[
     (5, "dashboard", include_str!("../migrations/postgres/0005_dashboard.sql")),
     (6, "shard", include_str!("../migrations/postgres/0006_shard.sql")),
     (7, "idempotency_holder", include_str!("../migrations/postgres/0007_idempotency_holder.sql")),
+    (8, "audit_one_index", include_str!("../migrations/postgres/0008_audit_one_index.sql")),
 ];
 
 pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use guildgate_core::limiter::Limiter;
@@ -23,6 +23,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 type Labels = Vec<(&'static str, String)>;
+/// surface, route, method, status class: all interned, so timing a call allocates nothing.
+type RequestLabels = [(&'static str, &'static str); 4];
 
 /// One limiter's figures so far.
 pub struct LimiterCounts {
@@ -53,7 +55,10 @@ pub struct Sources {
 }
 
 pub struct OpsMetrics {
-    requests: Family<Labels, Histogram, fn() -> Histogram>,
+    requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    /// Each matched route's text and surface, kept for the process's life: the routes are
+    /// a fixed set, so this stays as small as the router.
+    routes: std::sync::RwLock<std::collections::HashMap<String, (&'static str, &'static str)>>,
     audit_commits: Histogram,
     started: Instant,
     sources: Sources,
@@ -68,10 +73,26 @@ impl OpsMetrics {
             .observe_commits(Box::new(move |took| observed.observe(took.as_secs_f64())));
         Self {
             requests: Family::new_with_constructor(latency_histogram),
+            routes: Default::default(),
             audit_commits,
             started: Instant::now(),
             sources,
         }
+    }
+
+    /// The route's interned text and its surface.
+    fn route(&self, matched: Option<&MatchedPath>) -> (&'static str, &'static str) {
+        let Some(route) = matched.map(MatchedPath::as_str) else {
+            return ("unmatched", "server");
+        };
+        if let Some(known) = self.routes.read().expect("route names").get(route) {
+            return *known;
+        }
+        let mut routes = self.routes.write().expect("route names");
+        *routes.entry(route.to_owned()).or_insert_with(|| {
+            let text: &'static str = Box::leak(route.to_owned().into_boxed_str());
+            (text, surface_of(text))
+        })
     }
 
     /// The limiter counts of one surface's state, for `Sources::limiters`.
@@ -114,25 +135,40 @@ fn is_shard(route: &str) -> bool {
 
 /// Times every call of the public listener.
 pub async fn track(State(metrics): State<Arc<OpsMetrics>>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
+    const STATUS_CLASSES: [&str; 6] = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
+    let (route, surface) = metrics.route(req.extensions().get::<MatchedPath>());
+    let method = method_label(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
-    let status = format!("{}xx", response.status().as_u16() / 100);
-    let labels = vec![
-        ("surface", surface_of(&route).to_owned()),
+    let class = usize::from(response.status().as_u16() / 100).min(5);
+    let labels = [
+        ("surface", surface),
         ("route", route),
         ("method", method),
-        ("status", status),
+        ("status", STATUS_CLASSES[class]),
     ];
     metrics
         .requests
         .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// The method as a label; one that is not standard is `other`, so a client cannot grow
+/// the label set.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
 }
 
 fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {

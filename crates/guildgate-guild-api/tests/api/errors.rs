@@ -52,7 +52,12 @@ async fn not_found_for_missing_things_and_routes() {
         .await;
     // The route exists: a wrong method is 405 with the methods it does answer.
     let body = wrong_method.expect_error(405, "METHOD_NOT_ALLOWED");
-    assert!(body["message"].as_str().unwrap().contains("does not answer PUT"));
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not answer PUT")
+    );
     let allow = wrong_method.headers["allow"].to_str().unwrap();
     assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
     app.send(Method::TRACE, "/api/public/v1/status", None, None, &[])

@@ -143,6 +143,8 @@ impl PgStore {
 }
 
 pub(crate) const SHARED_BY_INSTANCES: bool = true;
+/// PostgreSQL only knows numbered placeholders (`$1`).
+pub(crate) const NUMBERED_PLACEHOLDERS: bool = true;
 
 /// True when the process named `locked_by` (parameter `$3`) is alive: it is this one, or
 /// it has a session open (every instance's connections carry its name as

@@ -582,27 +582,44 @@ impl WriteTx for BackendTx {
 const AUDIT_ROWS_PER_STATEMENT: usize = 64;
 const AUDIT_COLUMNS: usize = 16;
 
-/// Inserts audit rows, many per statement.
-pub async fn insert_audit_rows(conn: &mut super::Conn, events: &[AuditEvent]) -> StoreResult<()> {
-    for chunk in events.chunks(AUDIT_ROWS_PER_STATEMENT) {
-        let mut sql = String::from(
-            "INSERT INTO audit_log (id, at, guild_id, actor_source, actor_user_id, token_id, \
-             token_name, action, method, path, outcome, status, request_id, ip, target, surface) VALUES ",
-        );
-        for row in 0..chunk.len() {
-            if row > 0 {
+/// The multi-row `INSERT` for `rows` audit rows.
+fn audit_insert_sql(rows: usize) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::from(
+        "INSERT INTO audit_log (id, at, guild_id, actor_source, actor_user_id, token_id, \
+         token_name, action, method, path, outcome, status, request_id, ip, target, surface) VALUES ",
+    );
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ",(" });
+        for column in 0..AUDIT_COLUMNS {
+            if column > 0 {
                 sql.push(',');
             }
-            sql.push('(');
-            for column in 0..AUDIT_COLUMNS {
-                if column > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("${}", row * AUDIT_COLUMNS + column + 1));
+            if super::NUMBERED_PLACEHOLDERS {
+                let _ = write!(sql, "${}", row * AUDIT_COLUMNS + column + 1);
+            } else {
+                sql.push('?');
             }
-            sql.push(')');
         }
-        let mut query = sqlx::query(&sql);
+        sql.push(')');
+    }
+    sql
+}
+
+/// Inserts audit rows, many per statement.
+pub async fn insert_audit_rows(conn: &mut super::Conn, events: &[AuditEvent]) -> StoreResult<()> {
+    // A full statement's text is built once; a shorter last chunk has its own.
+    static FULL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let full = FULL.get_or_init(|| audit_insert_sql(AUDIT_ROWS_PER_STATEMENT));
+    for chunk in events.chunks(AUDIT_ROWS_PER_STATEMENT) {
+        let partial;
+        let sql = if chunk.len() == AUDIT_ROWS_PER_STATEMENT {
+            full.as_str()
+        } else {
+            partial = audit_insert_sql(chunk.len());
+            partial.as_str()
+        };
+        let mut query = sqlx::query(sql);
         for e in chunk {
             query = query
                 .bind(&e.id)
