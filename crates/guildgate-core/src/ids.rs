@@ -20,7 +20,10 @@ pub fn new_ulid() -> String {
 
 /// `req_` + ULID, sent back as `X-Request-Id` and in every error envelope.
 pub fn new_request_id() -> String {
-    format!("req_{}", new_ulid())
+    let mut id = String::with_capacity(30);
+    id.push_str("req_");
+    id.push_str(&new_ulid());
+    id
 }
 
 /// True when `value` is a canonical ULID string (what every guildgate id looks like).
