@@ -46,7 +46,12 @@ pub fn normalise(value: &str) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(&word.to_uppercase());
+        // Char by char, as `str::to_uppercase` does, without a new string per word.
+        if word.is_ascii() {
+            out.extend(word.bytes().map(|b| char::from(b.to_ascii_uppercase())));
+        } else {
+            out.extend(word.chars().flat_map(char::to_uppercase));
+        }
     }
     out
 }

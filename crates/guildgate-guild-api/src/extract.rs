@@ -8,15 +8,15 @@ use guildgate_core::error::ApiError;
 use guildgate_core::ids::is_ulid;
 use guildgate_core::model::PageRequest;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 
 use crate::envelope::Failure;
 use crate::state::AppState;
 
-/// A JSON body, with the SHA-256 of its bytes for idempotency fingerprints.
+/// A JSON body, with its bytes for an idempotency fingerprint (hashed only when the call
+/// carries an `Idempotency-Key`).
 pub struct GuildJson<T> {
     pub body: T,
-    pub digest: [u8; 32],
+    pub raw: Bytes,
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for GuildJson<T> {
@@ -67,7 +67,7 @@ async fn read_json<T: DeserializeOwned>(
             if let Some(default) = when_empty {
                 return Ok(GuildJson {
                     body: default(),
-                    digest: Sha256::digest(b"").into(),
+                    raw: Bytes::new(),
                 });
             }
             return Err(Failure(ApiError::validation(
@@ -88,10 +88,7 @@ async fn read_json<T: DeserializeOwned>(
                 format!("Invalid JSON body: {message}"),
             ))
         })?;
-        Ok(GuildJson {
-            body,
-            digest: Sha256::digest(&bytes).into(),
-        })
+        Ok(GuildJson { body, raw: bytes })
     }
 }
 

@@ -29,7 +29,7 @@ pub async fn add_ban(call: Call, json: GuildJson<AddBanBody>) -> Answer {
     call.confirm(&input.sentinel_values(), json.body.confirmation.as_deref())
         .await?;
     call.set_target(input.user_id.as_str());
-    let write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
+    let write = match call.admit(Tier::Destructive, Some(&json.raw)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
     };

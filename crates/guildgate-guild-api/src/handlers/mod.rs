@@ -89,7 +89,7 @@ pub async fn lift(
     .await?;
     call.set_target(user_id.as_str());
     // Admitted first, so a retried DELETE replays its saved answer instead of a 404.
-    let write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
+    let write = match call.admit(Tier::Destructive, Some(&json.raw)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
     };

@@ -33,7 +33,7 @@ pub async fn add_mute(call: Call, json: GuildJson<AddMuteBody>) -> Answer {
     }
     call.set_target(input.user_id.as_str());
     let tier = call.policy.tier_for(destructive);
-    let write = match call.admit(tier, Some(json.digest)).await? {
+    let write = match call.admit(tier, Some(&json.raw)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
     };

@@ -16,7 +16,7 @@ pub async fn mass_purge(call: Call, json: GuildJson<MassPurgeBody>) -> Answer {
     call.confirm(&input.sentinel_values(), json.body.confirmation.as_deref())
         .await?;
     call.set_target(input.channel_id.as_str());
-    let write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
+    let write = match call.admit(Tier::Destructive, Some(&json.raw)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
     };

@@ -34,7 +34,7 @@ pub async fn run_rcon(call: Call, ids: Ids, json: GuildJson<RunRconBody>) -> Ans
         ApiError::internal()
     })?;
     let password = String::from_utf8(password).map_err(|_| ApiError::internal())?;
-    let mut write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
+    let mut write = match call.admit(Tier::Destructive, Some(&json.raw)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
     };

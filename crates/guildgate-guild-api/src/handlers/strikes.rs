@@ -21,7 +21,7 @@ pub async fn add_strike(call: Call, json: GuildJson<AddStrikeBody>) -> Answer {
     call.confirm(&input.sentinel_values(), json.body.confirmation.as_deref())
         .await?;
     call.set_target(input.user_id.as_str());
-    let mut write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
+    let mut write = match call.admit(Tier::Destructive, Some(&json.raw)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
     };
@@ -60,7 +60,7 @@ pub async fn remove_strike(
     )
     .await?;
     call.set_target(&strike_id);
-    let mut write = match call.admit(Tier::Destructive, Some(json.digest)).await? {
+    let mut write = match call.admit(Tier::Destructive, Some(&json.raw)).await? {
         Admission::Replay(saved) => return Ok(saved),
         Admission::Proceed(write) => write,
     };

@@ -41,6 +41,12 @@ impl Writer {
     }
 }
 
+/// Runs one of the statements every write repeats as a cached prepared statement (a bare
+/// `&str` is parsed again each time, and these run for every write).
+async fn prepared(sql: &'static str, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(sql).execute(conn).await.map(|_| ())
+}
+
 #[derive(Clone)]
 pub struct GroupWriter {
     writer: Arc<Mutex<Writer>>,
@@ -74,10 +80,10 @@ impl GroupWriter {
         let mut writer = self.writer.clone().lock_owned().await;
         writer.settle().await?;
         if !writer.open {
-            writer.conn.execute("BEGIN IMMEDIATE").await?;
+            prepared("BEGIN IMMEDIATE", &mut writer.conn).await?;
             writer.open = true;
         }
-        writer.conn.execute("SAVEPOINT write").await?;
+        prepared("SAVEPOINT write", &mut writer.conn).await?;
         Ok(Savepoint {
             writer: Some(writer),
             wake: self.wake.clone(),
@@ -93,7 +99,7 @@ impl GroupWriter {
         if !writer.open {
             return;
         }
-        let result = writer.conn.execute("COMMIT").await.map(|_| ());
+        let result = prepared("COMMIT", &mut writer.conn).await;
         if result.is_err() {
             // A failed COMMIT may leave the transaction open: end it, losing the group.
             let _ = writer.conn.execute("ROLLBACK").await;
@@ -123,7 +129,7 @@ impl Savepoint {
     /// Releases the savepoint and waits until the group it joined is committed.
     pub async fn commit(mut self) -> StoreResult<()> {
         let mut writer = self.writer.take().expect("a savepoint commits once");
-        if let Err(err) = writer.conn.execute("RELEASE write").await {
+        if let Err(err) = prepared("RELEASE write", &mut writer.conn).await {
             writer.rollback_pending = true;
             self.wake.notify_one();
             return Err(err.into());
