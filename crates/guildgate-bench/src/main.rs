@@ -272,11 +272,7 @@ fn run(options: Options) {
         .then(|| instances::run(&runtime, &script, &key, write_connections, options.seconds));
 
     // 7: memory with 100,000 tokens and 1,000,000 audit rows.
-    let memory = if wants("memory") {
-        memory(&runtime, dir.path(), &key, options.seconds)
-    } else {
-        (0, 0, 0)
-    };
+    let memory = wants("memory").then(|| memory(&runtime, dir.path(), &key, options.seconds));
 
     report::print_table(&rows);
     let at = |case: &str, c: u32| {
@@ -321,12 +317,14 @@ fn run(options: Options) {
         "\ndestructive write POST /strikes, synchronous=FULL, {} connections: {:.0} writes/s (target >= 15,000), p99 {:.3} ms, {} errors",
         write_connections, writes.rps, writes.p99_ms, writes.errors
     );
-    println!(
-        "memory: RSS {:.1} MB (peak {:.1} MB) with 100,000 tokens and 1,000,000 audit rows after {} requests over all tokens (target <= 100 MB)",
-        memory.0 as f64 / 1024.0,
-        memory.1 as f64 / 1024.0,
-        memory.2
-    );
+    match memory {
+        Some((rss, peak, requests)) => println!(
+            "memory: RSS {:.1} MB (peak {:.1} MB) with 100,000 tokens and 1,000,000 audit rows after {requests} requests over all tokens (target <= 100 MB)",
+            rss as f64 / 1024.0,
+            peak as f64 / 1024.0,
+        ),
+        None => println!("memory: not measured in this run (--cases memory)"),
+    }
     let scale_out = scale_out.map(|served| instances::report(&served, write_connections));
     let results = json!({
         "machine": {"cores": std::thread::available_parallelism().map_or(1, |n| n.get())},
@@ -335,7 +333,7 @@ fn run(options: Options) {
         "ratios": ratios,
         "destructive_write": {"synchronous": "FULL", "connections": write_connections, "figures": writes},
         "instances": scale_out,
-        "memory": {"tokens": 100_000, "audit_rows": 1_000_000, "rss_kib": memory.0, "peak_rss_kib": memory.1, "requests": memory.2},
+        "memory": memory.map(|(rss, peak, requests)| json!({"tokens": 100_000, "audit_rows": 1_000_000, "rss_kib": rss, "peak_rss_kib": peak, "requests": requests})),
     });
     let json_path = options.out.join("results.json");
     std::fs::write(&json_path, serde_json::to_string_pretty(&results).unwrap()).unwrap();
