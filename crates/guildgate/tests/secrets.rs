@@ -8,19 +8,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn get_with(port: u16, path: &str, header: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\n{header}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    (text[9..12].parse().unwrap(), text)
-}
-
 #[test]
 fn no_secret_appears_in_logs_error_bodies_or_the_database() {
     let db = seeded();
@@ -96,7 +83,7 @@ fn no_secret_appears_in_logs_error_bodies_or_the_database() {
         }
         for path in paths {
             bodies.push(http_get(port, &path, secret).1);
-            bodies.push(get_with(port, &path, &format!("X-API-Key: {secret}")).1);
+            bodies.push(http_get_with(port, &path, &format!("X-API-Key: {secret}")).1);
         }
     }
     let servers = http_get(

@@ -159,8 +159,17 @@ pub fn seed(db: Db) -> Db {
 }
 
 pub fn http_get(port: u16, path: &str, token: &str) -> (u16, String) {
+    http_get_with(port, path, &format!("Authorization: Bearer {token}"))
+}
+
+/// A GET carrying one header line of the caller's (`Name: value`).
+pub fn http_get_with(port: u16, path: &str, header: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{header}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     stream.read_to_string(&mut text).unwrap();
     let status = text[9..12].parse().unwrap();
