@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::load::{NO_LIMITS, Outcome, drive, reconcile, strike_writer, strikes};
+use common::load::{
+    NO_LIMITS, Outcome, Stream, WriteLoad, drive, reconcile, strike_writer, strikes,
+};
 use common::*;
 use guildgate_storage::testing::{POSTGRES_ENV, ScratchPostgres, ScratchRedis};
 
@@ -40,6 +42,47 @@ fn drive_reads(
     })
 }
 
+/// What the clients saw while `outage` ran under load: the writes, the reads' statuses,
+/// and when the outage began and ended, counted from the start of the load.
+struct UnderOutage {
+    stream: Arc<Stream>,
+    load: WriteLoad,
+    reads: Vec<u16>,
+    down_at: Duration,
+    up_at: Duration,
+}
+
+/// Idempotent strike writes and reads on `ports`; after 1.5 s `outage` runs (it stops a
+/// dependency and starts it again), and the load goes on 3 s after it.
+fn under_outage(db: &Db, ports: Vec<u16>, outage: impl FnOnce()) -> UnderOutage {
+    let writer = strike_writer(db, ports[0]);
+    let stop_load = Arc::new(AtomicBool::new(false));
+    let stream = Arc::new(strikes(&writer));
+    let load = drive(
+        stream.clone(),
+        ports.clone(),
+        WORKERS,
+        Duration::ZERO,
+        stop_load.clone(),
+        Duration::from_secs(20),
+    );
+    let reads = drive_reads(ports, writer, stop_load.clone());
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_millis(1_500));
+    let down_at = started.elapsed();
+    outage();
+    let up_at = started.elapsed();
+    std::thread::sleep(Duration::from_secs(3));
+    stop_load.store(true, Ordering::Relaxed);
+    UnderOutage {
+        stream,
+        load: load.join().unwrap(),
+        reads: reads.join().unwrap(),
+        down_at,
+        up_at,
+    }
+}
+
 #[test]
 fn postgres_restarted_under_load_loses_and_doubles_nothing() {
     if std::env::var(POSTGRES_ENV).is_err() {
@@ -52,31 +95,19 @@ fn postgres_restarted_under_load_loses_and_doubles_nothing() {
     });
     let port = free_port();
     let server = serve(&db, port, &NO_LIMITS, None);
-    let writer = strike_writer(&db, port);
-    let stop_load = Arc::new(AtomicBool::new(false));
-    let stream = Arc::new(strikes(&writer));
-    let load = drive(
-        stream.clone(),
-        vec![port],
-        WORKERS,
-        Duration::ZERO,
-        stop_load.clone(),
-        Duration::from_secs(20),
-    );
-    let reads = drive_reads(vec![port], writer, stop_load.clone());
-    let started = Instant::now();
-    std::thread::sleep(Duration::from_millis(1_500));
-    let down_at = started.elapsed();
-    pg.stop();
-    // Longer than a request waits for a database connection (3 s), so calls in the
-    // outage are answered with the retryable error rather than held until it ends.
-    std::thread::sleep(Duration::from_secs(4));
-    pg.start_again();
-    let up_at = started.elapsed();
-    std::thread::sleep(Duration::from_secs(3));
-    stop_load.store(true, Ordering::Relaxed);
-    let load = load.join().unwrap();
-    let reads = reads.join().unwrap();
+    let UnderOutage {
+        stream,
+        load,
+        reads,
+        down_at,
+        up_at,
+    } = under_outage(&db, vec![port], || {
+        pg.stop();
+        // Longer than a request waits for a database connection (3 s), so calls in the
+        // outage are answered with the retryable error rather than held until it ends.
+        std::thread::sleep(Duration::from_secs(4));
+        pg.start_again();
+    });
     stop(server);
 
     assert!(load.wrong.is_empty(), "{:?}", load.wrong);
@@ -122,28 +153,17 @@ fn redis_restarted_under_load_fails_writes_closed_and_recovers() {
     let (port_a, port_b) = (free_port(), free_port());
     let a = serve(&db, port_a, &env, None);
     let b = serve(&db, port_b, &env, None);
-    let writer = strike_writer(&db, port_a);
-    let stop_load = Arc::new(AtomicBool::new(false));
-    let stream = Arc::new(strikes(&writer));
-    let load = drive(
-        stream.clone(),
-        vec![port_a, port_b],
-        WORKERS,
-        Duration::ZERO,
-        stop_load.clone(),
-        Duration::from_secs(20),
-    );
-    let reads = drive_reads(vec![port_a, port_b], writer, stop_load.clone());
-    let started = Instant::now();
-    std::thread::sleep(Duration::from_millis(1_500));
-    redis.stop();
-    std::thread::sleep(Duration::from_secs(2));
-    redis.restart();
-    let up_at = started.elapsed();
-    std::thread::sleep(Duration::from_secs(3));
-    stop_load.store(true, Ordering::Relaxed);
-    let load = load.join().unwrap();
-    let reads = reads.join().unwrap();
+    let UnderOutage {
+        stream,
+        load,
+        reads,
+        up_at,
+        ..
+    } = under_outage(&db, vec![port_a, port_b], || {
+        redis.stop();
+        std::thread::sleep(Duration::from_secs(2));
+        redis.restart();
+    });
     stop(a);
     stop(b);
 
