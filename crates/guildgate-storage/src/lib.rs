@@ -107,14 +107,14 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Database error codes that mean "try again": SQLite's busy and locked (5, 6, 261, 517);
-/// PostgreSQL's connection failures (class 08), a server shutting down or starting
-/// (57P01-57P03), too many connections (53300), and a serialization failure or deadlock
-/// (40001, 40P01).
+/// PostgreSQL's connection failures (class 08), insufficient resources such as too many
+/// connections (class 53), operator intervention such as a shutdown or a cancelled query
+/// (class 57), and a serialization failure or deadlock (40001, 40P01).
 fn retryable_code(code: &str) -> bool {
-    matches!(
-        code,
-        "5" | "6" | "261" | "517" | "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
-    ) || code.starts_with("08")
+    matches!(code, "5" | "6" | "261" | "517" | "40001" | "40P01")
+        || ["08", "53", "57"]
+            .iter()
+            .any(|class| code.starts_with(class))
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -126,9 +126,14 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.code().as_deref().is_some_and(retryable_code) => {
                 StoreError::Unavailable(db.message().to_owned())
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(err.to_string())
-            }
+            // The connection broke or could not be had: the database is away, not wrong.
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::BeginFailed => StoreError::Unavailable(err.to_string()),
             _ => StoreError::Internal(err.to_string()),
         }
     }
@@ -368,4 +373,32 @@ pub trait WriteTx: TaskWrites + OwnerWrites + ShardWrites + Send {
     ) -> StoreResult<()>;
 
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_connection_is_unavailable_and_a_wrong_query_is_not() {
+        for err in [
+            sqlx::Error::Protocol("unexpected end of message".into()),
+            sqlx::Error::WorkerCrashed,
+            sqlx::Error::BeginFailed,
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Io(std::io::ErrorKind::UnexpectedEof.into()),
+        ] {
+            assert!(matches!(StoreError::from(err), StoreError::Unavailable(_)));
+        }
+        for code in ["08006", "57P01", "57014", "53300", "5", "40P01"] {
+            assert!(retryable_code(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22P02", "19"] {
+            assert!(!retryable_code(code), "{code}");
+        }
+        assert!(matches!(
+            StoreError::from(sqlx::Error::RowNotFound),
+            StoreError::Internal(_)
+        ));
+    }
 }

@@ -23,6 +23,16 @@ fn stop(mut server: std::process::Child) {
     server.wait().unwrap();
 }
 
+/// The servers' WARN and ERROR lines, to say why a call got an answer it should not have.
+fn warnings(log: &tempfile::NamedTempFile) -> String {
+    std::fs::read_to_string(log.path())
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Reads during the load, until `stop`; returns the status of each.
 fn drive_reads(
     ports: Vec<u16>,
@@ -94,7 +104,8 @@ fn postgres_restarted_under_load_loses_and_doubles_nothing() {
         _dir: tempfile::tempdir().unwrap(),
     });
     let port = free_port();
-    let server = serve(&db, port, &NO_LIMITS, None);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let server = serve(&db, port, &NO_LIMITS, Some(&log));
     let UnderOutage {
         stream,
         load,
@@ -110,7 +121,12 @@ fn postgres_restarted_under_load_loses_and_doubles_nothing() {
     });
     stop(server);
 
-    assert!(load.wrong.is_empty(), "{:?}", load.wrong);
+    assert!(
+        load.wrong.is_empty(),
+        "{:?}\nserver warnings and errors:\n{}",
+        load.wrong,
+        warnings(&log)
+    );
     assert!(load.unfinished.is_empty(), "{:?}", load.unfinished);
     // Writes were acknowledged before the outage, refused as retryable during it, and
     // acknowledged again after it without a restart of guildgate.
@@ -151,8 +167,9 @@ fn redis_restarted_under_load_fails_writes_closed_and_recovers() {
     let mut env: Vec<(&str, &str)> = NO_LIMITS.to_vec();
     env.push(("GUILDGATE_REDIS_URL", &redis_url));
     let (port_a, port_b) = (free_port(), free_port());
-    let a = serve(&db, port_a, &env, None);
-    let b = serve(&db, port_b, &env, None);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let a = serve(&db, port_a, &env, Some(&log));
+    let b = serve(&db, port_b, &env, Some(&log));
     let UnderOutage {
         stream,
         load,
@@ -167,7 +184,12 @@ fn redis_restarted_under_load_fails_writes_closed_and_recovers() {
     stop(a);
     stop(b);
 
-    assert!(load.wrong.is_empty(), "{:?}", load.wrong);
+    assert!(
+        load.wrong.is_empty(),
+        "{:?}\nserver warnings and errors:\n{}",
+        load.wrong,
+        warnings(&log)
+    );
     assert!(load.unfinished.is_empty(), "{:?}", load.unfinished);
     // Reads fail open: every one was answered, none refused for want of Redis.
     assert!(reads.iter().all(|s| *s == 200), "{reads:?}");
