@@ -6,8 +6,6 @@
 use guildgate_core::limiter::Access;
 use std::sync::Arc;
 
-use sha2::Digest as _;
-
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -224,21 +222,12 @@ impl Call {
     /// For a write: replays a saved response for a reused `Idempotency-Key`, else draws
     /// from the buckets and opens the transaction the change will commit in.
     pub async fn admit(self, tier: Tier, body: Option<&[u8]>) -> Result<Admission, Failure> {
-        // Only a key's request is remembered, so only then is the request hashed.
-        let fingerprint = match self.idempotency_key {
-            Some(_) => idempotent::fingerprint(
-                &self.ctx.method,
-                &self.ctx.path,
-                body.map_or([0; 32], |body| sha2::Sha256::digest(body).into()),
-            ),
-            None => [0; 32],
-        };
         let now = self.state.clock.now();
         let admission = idempotent::admit(
             &self.state.store,
             &self.caller.token.id,
             self.idempotency_key.as_deref(),
-            fingerprint,
+            || idempotent::fingerprint(&self.ctx.method, &self.ctx.path, body),
             now,
         )
         .await?;

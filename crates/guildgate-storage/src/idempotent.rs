@@ -28,8 +28,10 @@ pub enum Admission {
     Mismatch,
 }
 
-/// The request a key stands for: its method, path and body bytes.
-pub fn fingerprint(method: &str, path: &str, body_digest: [u8; 32]) -> [u8; 32] {
+/// The request a key stands for: its method, path and body bytes (`None` for a call that
+/// takes no body).
+pub fn fingerprint(method: &str, path: &str, body: Option<&[u8]>) -> [u8; 32] {
+    let body_digest: [u8; 32] = body.map_or([0; 32], |body| Sha256::digest(body).into());
     let mut hasher = Sha256::new();
     hasher.update(method.as_bytes());
     hasher.update(b" ");
@@ -40,18 +42,19 @@ pub fn fingerprint(method: &str, path: &str, body_digest: [u8; 32]) -> [u8; 32] 
 
 /// Settles `key` (owned by `owner_id`, the token or API key). The transaction is opened
 /// afterwards, with [`KeyHold::begin`], so a call refused in between (a rate limit) never
-/// takes the database's writer.
+/// takes the database's writer. `fingerprint` is called only when there is a key: a call
+/// without one is not remembered, so its request is not hashed.
 pub async fn admit(
     store: &Arc<dyn Store>,
     owner_id: &str,
     key: Option<&str>,
-    fingerprint: [u8; 32],
+    fingerprint: impl FnOnce() -> [u8; 32],
     now: Millis,
 ) -> StoreResult<Admission> {
     let held = match key {
         None => None,
         Some(key) => match store
-            .start_idempotent(owner_id, key, &fingerprint, now, now - LOCK_MILLIS)
+            .start_idempotent(owner_id, key, &fingerprint(), now, now - LOCK_MILLIS)
             .await?
         {
             IdempotencyStart::Proceed => Some(key.to_owned()),

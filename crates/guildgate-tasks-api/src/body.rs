@@ -4,15 +4,15 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::error::TasksError;
 use crate::state::TasksState;
 
-/// A JSON object body (an empty body reads as `{}`), with the SHA-256 of its bytes.
+/// A JSON object body (an empty body reads as `{}`), with its bytes for an idempotency
+/// fingerprint (hashed only when the call carries an `Idempotency-Key`).
 pub struct JsonBody {
     pub fields: Map<String, Value>,
-    pub digest: [u8; 32],
+    pub raw: Bytes,
 }
 
 impl FromRequest<TasksState> for JsonBody {
@@ -33,15 +33,14 @@ impl FromRequest<TasksState> for JsonBody {
         if guildgate_core::nul::json_has_nul(&bytes) {
             return Err(TasksError::bad_request(guildgate_core::nul::NUL_REFUSED));
         }
-        let digest = Sha256::digest(&bytes).into();
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self {
                 fields: Map::new(),
-                digest,
+                raw: bytes,
             });
         }
         match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(fields)) => Ok(Self { fields, digest }),
+            Ok(Value::Object(fields)) => Ok(Self { fields, raw: bytes }),
             Ok(_) => Err(TasksError::bad_request(
                 "Request body must be a JSON object",
             )),

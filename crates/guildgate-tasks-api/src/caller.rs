@@ -184,13 +184,12 @@ impl Caller {
     }
 
     /// Settles `Idempotency-Key` and opens the write transaction.
-    pub async fn admit(self, body_digest: [u8; 32]) -> Result<Admission, TasksError> {
-        let fingerprint = idempotent::fingerprint(&self.ctx.method, &self.ctx.path, body_digest);
+    pub async fn admit(self, body: &[u8]) -> Result<Admission, TasksError> {
         let admission = idempotent::admit(
             &self.state.store,
             &self.key.id,
             self.idempotency_key.as_deref(),
-            fingerprint,
+            || idempotent::fingerprint(&self.ctx.method, &self.ctx.path, Some(body)),
             self.now(),
         )
         .await?;
@@ -256,11 +255,11 @@ impl Write {
     }
 }
 
-/// `let mut write = admit!(caller, digest);`: replays return at once.
+/// `let mut write = admit!(caller, body bytes);`: replays return at once.
 #[macro_export]
 macro_rules! admit {
-    ($caller:expr, $digest:expr) => {
-        match $caller.admit($digest).await? {
+    ($caller:expr, $body:expr) => {
+        match $caller.admit($body).await? {
             $crate::caller::Admission::Replay(saved) => return Ok(saved),
             $crate::caller::Admission::Proceed(write) => write,
         }

@@ -31,7 +31,7 @@ pub async fn create_comment(caller: Caller, id: PathId, body: JsonBody) -> Answe
     let content = body.required_text("content", 10_000)?;
     let (task_id, workspace) = visible_task(&caller, &id).await?;
     caller.require_write(&workspace)?;
-    let mut write = admit!(caller, body.digest);
+    let mut write = admit!(caller, &body.raw);
     let now = write.caller.now();
     let user_id = write.caller.user_id();
     let id = write

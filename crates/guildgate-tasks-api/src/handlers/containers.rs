@@ -71,7 +71,7 @@ async fn create(caller: Caller, body: JsonBody, kind: ContainerKind) -> Answer {
     if let Some(folder_id) = folder_id {
         folder_in(&caller, workspace.id, folder_id).await?;
     }
-    let mut write = admit!(caller, body.digest);
+    let mut write = admit!(caller, &body.raw);
     let now = write.caller.now();
     let mut container = Container {
         id: 0,
@@ -125,7 +125,7 @@ async fn update(caller: Caller, id: PathId, body: JsonBody, kind: ContainerKind)
         folder_in(&caller, workspace.id, folder_id).await?;
         container.folder_id = Some(folder_id);
     }
-    let mut write = admit!(caller, body.digest);
+    let mut write = admit!(caller, &body.raw);
     container.updated_at = write.caller.now();
     write.tx().update_container(kind, &container).await?;
     write.finish(StatusCode::OK, &container).await
@@ -134,7 +134,7 @@ async fn update(caller: Caller, id: PathId, body: JsonBody, kind: ContainerKind)
 async fn delete(caller: Caller, id: PathId, body: JsonBody, kind: ContainerKind) -> Answer {
     id.parse(words(kind).invalid_id)?;
     // Admitted first, so a retried DELETE replays its saved answer instead of a 404.
-    let mut write = admit!(caller, body.digest);
+    let mut write = admit!(caller, &body.raw);
     let (container, workspace) = visible(&write.caller, &id, kind).await?;
     write.caller.require_write(&workspace)?;
     write.caller.require_role(

@@ -298,7 +298,7 @@ pub async fn create_task(caller: Caller, body: JsonBody) -> Answer {
         label_ids: fields.label_ids.unwrap_or_default(),
         custom_fields: fields.custom_fields.unwrap_or_else(|| json!({})),
     };
-    let mut write = admit!(caller, body.digest);
+    let mut write = admit!(caller, &body.raw);
     let now = write.caller.now();
     let (id, identifier) = write.tx().insert_task(&new, now).await?;
     write.caller.set_target(id);
@@ -365,7 +365,7 @@ pub async fn update_task(caller: Caller, id: PathId, body: JsonBody) -> Answer {
     if let Some(custom) = fields.custom_fields {
         task.custom_fields = custom;
     }
-    let mut write = admit!(caller, body.digest);
+    let mut write = admit!(caller, &body.raw);
     task.updated_at = write.caller.now();
     write.tx().update_task(&task).await?;
     let answer = detail(&*write.caller.state.store, task).await?;
@@ -375,7 +375,7 @@ pub async fn update_task(caller: Caller, id: PathId, body: JsonBody) -> Answer {
 pub async fn delete_task(caller: Caller, id: PathId, body: JsonBody) -> Answer {
     id.parse("Invalid task ID")?;
     // Admitted first, so a retried DELETE replays its saved answer instead of a 404.
-    let mut write = admit!(caller, body.digest);
+    let mut write = admit!(caller, &body.raw);
     let (task, workspace) = visible(&write.caller, &id).await?;
     write.caller.require_write(&workspace)?;
     let now = write.caller.now();

@@ -68,7 +68,7 @@ pub async fn create_status(caller: Caller, body: JsonBody) -> Answer {
         Role::can_manage_statuses,
         "Only workspace owners and admins can create statuses",
     )?;
-    let mut write = admit!(caller, body.digest);
+    let mut write = admit!(caller, &body.raw);
     let now = write.caller.now();
     let status = write
         .tx()
@@ -84,7 +84,7 @@ pub async fn create_label(caller: Caller, body: JsonBody) -> Answer {
     let color = body.text("color", 40)?.unwrap_or_else(|| "gray".to_owned());
     let workspace = caller.workspace(workspace_id, "Workspace").await?;
     caller.require_write(&workspace)?;
-    let mut write = admit!(caller, body.digest);
+    let mut write = admit!(caller, &body.raw);
     let now = write.caller.now();
     let label = write
         .tx()
