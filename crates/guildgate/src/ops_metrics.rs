@@ -56,9 +56,9 @@ pub struct Sources {
 
 pub struct OpsMetrics {
     requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
-    /// Each matched route's text and surface, kept for the process's life: the routes are
-    /// a fixed set, so this stays as small as the router.
-    routes: std::sync::RwLock<std::collections::HashMap<String, (&'static str, &'static str)>>,
+    /// Each matched route's text (kept for the process's life: the routes are a fixed set,
+    /// so this stays as small as the router) and its surface.
+    routes: std::sync::RwLock<std::collections::HashMap<&'static str, &'static str>>,
     audit_commits: Histogram,
     started: Instant,
     sources: Sources,
@@ -85,14 +85,22 @@ impl OpsMetrics {
         let Some(route) = matched.map(MatchedPath::as_str) else {
             return ("unmatched", "server");
         };
-        if let Some(known) = self.routes.read().expect("route names").get(route) {
-            return *known;
+        if let Some((text, surface)) = self
+            .routes
+            .read()
+            .expect("route names")
+            .get_key_value(route)
+        {
+            return (text, surface);
         }
         let mut routes = self.routes.write().expect("route names");
-        *routes.entry(route.to_owned()).or_insert_with(|| {
-            let text: &'static str = Box::leak(route.to_owned().into_boxed_str());
-            (text, surface_of(text))
-        })
+        if let Some((text, surface)) = routes.get_key_value(route) {
+            return (text, surface);
+        }
+        let text: &'static str = Box::leak(route.to_owned().into_boxed_str());
+        let surface = surface_of(text);
+        routes.insert(text, surface);
+        (text, surface)
     }
 
     /// The limiter counts of one surface's state, for `Sources::limiters`.
