@@ -193,8 +193,10 @@ async fn await_join(state: &ShardState, socket: &mut WebSocket) -> Result<Joined
         };
         let (token, transport) = match ClientMessage::parse(text.as_str()) {
             Ok(ClientMessage::Join { token, transport }) => (token, transport),
-            Err(ClientMessageError::NotJson) => return Err(ClientMessageError::NotJson.to_string()),
-            Err(why @ ClientMessageError::Invalid { kind: "join", .. }) => {
+            Err(
+                why @ (ClientMessageError::NotJson
+                | ClientMessageError::Invalid { kind: "join", .. }),
+            ) => {
                 return Err(why.to_string());
             }
             _ => {
