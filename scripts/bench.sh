@@ -19,6 +19,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# The SSE case holds 10,000 streams open, each a descriptor on both ends.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 cargo build --release --locked -p guildgate --bin guildgate -p guildgate-bench --bin guildgate-bench
 target/release/guildgate-bench run "$@"
 cargo bench --locked -p guildgate-bench --bench hot_path

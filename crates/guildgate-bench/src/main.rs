@@ -10,7 +10,8 @@
 //!    limiting per key, in front of the bare route;
 //! 5. the destructive write (strike plus audit row) per second through HTTP, durable
 //!    (SQLite `synchronous=FULL`: fsync on every commit);
-//! 7. RSS of `guildgate serve` with 100,000 tokens and 1,000,000 audit rows;
+//! 7. RSS of `guildgate serve` with 100,000 tokens and 1,000,000 audit rows, and with
+//!    10,000 idle SSE subscribers (`sse`), each of which must still get the next event;
 //!
 //! and the scale-out case (`instances`): reads and durable writes on PostgreSQL with the
 //! limits in Redis, one instance against two on this machine.
@@ -24,6 +25,7 @@ mod instances;
 mod report;
 mod seed;
 mod servers;
+mod sse;
 mod wrk;
 
 use std::path::{Path, PathBuf};
@@ -46,7 +48,7 @@ const NGINX: &str = "nginx map + limit_req";
 const READ_CASES: [&str; 5] = [BARE, UNGUARDED, GUARDED, HAPROXY, NGINX];
 
 struct Options {
-    /// Which groups run: `reads`, `writes`, `memory`, `instances` (all by default).
+    /// Which groups run: `reads`, `writes`, `memory`, `sse`, `instances` (all by default).
     cases: Vec<String>,
     seconds: u32,
     connections: Vec<u32>,
@@ -55,7 +57,7 @@ struct Options {
 
 fn options(args: &[String]) -> Options {
     let mut options = Options {
-        cases: ["reads", "writes", "memory", "instances"]
+        cases: ["reads", "writes", "memory", "sse", "instances"]
             .map(String::from)
             .to_vec(),
         seconds: 5,
@@ -273,6 +275,7 @@ fn run(options: Options) {
 
     // 7: memory with 100,000 tokens and 1,000,000 audit rows.
     let memory = wants("memory").then(|| memory(&runtime, dir.path(), &key, options.seconds));
+    let subscribers = wants("sse").then(|| sse::run(&runtime, dir.path(), &key));
 
     report::print_table(&rows);
     let at = |case: &str, c: u32| {
@@ -325,6 +328,19 @@ fn run(options: Options) {
         ),
         None => println!("memory: not measured in this run (--cases memory)"),
     }
+    match &subscribers {
+        Some(Ok(s)) => println!(
+            "memory: RSS {:.1} MB (peak {:.1} MB) with {} idle SSE subscribers, {:.1} MB before them (target <= 200 MB); the next event reached {} of them within {:.0} ms",
+            s.rss_kib as f64 / 1024.0,
+            s.peak_rss_kib as f64 / 1024.0,
+            s.subscribers,
+            s.idle_rss_kib as f64 / 1024.0,
+            s.delivered,
+            s.fan_out_ms,
+        ),
+        Some(Err(why)) => println!("SSE subscribers: not measured: {why}"),
+        None => println!("SSE subscribers: not measured in this run (--cases sse)"),
+    }
     let scale_out = scale_out.map(|served| instances::report(&served, write_connections));
     let results = json!({
         "machine": {"cores": std::thread::available_parallelism().map_or(1, |n| n.get())},
@@ -333,6 +349,7 @@ fn run(options: Options) {
         "ratios": ratios,
         "destructive_write": {"synchronous": "FULL", "connections": write_connections, "figures": writes},
         "instances": scale_out,
+        "sse_subscribers": subscribers.and_then(Result::ok),
         "memory": memory.map(|(rss, peak, requests)| json!({"tokens": 100_000, "audit_rows": 1_000_000, "rss_kib": rss, "peak_rss_kib": peak, "requests": requests})),
     });
     let json_path = options.out.join("results.json");

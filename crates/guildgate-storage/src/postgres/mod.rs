@@ -25,6 +25,14 @@ pub(crate) type Pool = PgPool;
 /// One write: its own transaction.
 pub(crate) type Write = sqlx::Transaction<'static, Postgres>;
 
+/// A write's audit row is inserted in its transaction at once.
+pub(crate) async fn append_audit_row(
+    tx: &mut Write,
+    event: &guildgate_core::audit::AuditEvent,
+) -> StoreResult<()> {
+    write_tx::insert_audit_rows(tx, std::slice::from_ref(event)).await
+}
+
 /// Appended to a read made inside a write transaction: holds the rows of `of` until the
 /// transaction ends, so a read-change-write is not raced by another connection.
 pub(crate) fn lock_rows(of: &str) -> String {

@@ -518,7 +518,7 @@ impl WriteTx for BackendTx {
     }
 
     async fn append_audit(&mut self, e: &AuditEvent) -> StoreResult<()> {
-        insert_audit_rows(&mut self.tx, std::slice::from_ref(e)).await
+        super::append_audit_row(&mut self.tx, e).await
     }
 
     async fn complete_idempotent(

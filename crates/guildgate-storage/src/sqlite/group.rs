@@ -7,42 +7,76 @@
 //! share each fsync. Writers still take the connection one at a time (SQLite has one
 //! writer), but each holds it only for its statements, not for the disk.
 //!
-//! A savepoint dropped without `commit` is rolled back to by whoever takes the connection
-//! next; the other savepoints of the group are untouched. If a `COMMIT` fails, every
-//! writer of the group gets the error and none of their changes stay.
+//! Each hand-off to SQLite's worker thread is a turn in two threads' queues while every
+//! other writer waits, so a savepoint is ended by whoever takes the connection next, in
+//! the same round trip as its own `SAVEPOINT` (or the group's `COMMIT`): released when its
+//! writer committed, rolled back to when it was dropped without commit (the other
+//! savepoints of the group are untouched). If `COMMIT` or any of these fails, every writer
+//! of the group gets the error and none of their changes stay.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+use guildgate_core::audit::AuditEvent;
 use sqlx::{Executor, SqliteConnection};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
 
+use super::write_tx::insert_audit_rows;
 use crate::{StoreError, StoreResult};
 
 struct Writer {
     conn: SqliteConnection,
     /// The shared transaction is open (`BEGIN IMMEDIATE` ran, `COMMIT` has not).
     open: bool,
-    /// A savepoint was dropped without commit: roll back to it before anything else.
-    rollback_pending: bool,
+    /// How the last writer's savepoint is to end, when it has not yet: its `RELEASE` or
+    /// `ROLLBACK TO` goes out in one round trip with whatever the connection does next.
+    unfinished: Option<Ending>,
     /// Writers whose savepoints are released, waiting for the next commit.
     waiting: Vec<oneshot::Sender<Result<(), String>>>,
+    /// The audit rows of those writers: inserted together just before the `COMMIT`, so
+    /// each commits with its change and the group's rows cost one statement.
+    audit: Vec<AuditEvent>,
+}
+
+#[derive(Clone, Copy)]
+enum Ending {
+    /// Its writer committed: release it into the group.
+    Release,
+    /// Its writer gave up (dropped it without commit): undo it.
+    Rollback,
 }
 
 impl Writer {
-    async fn settle(&mut self) -> StoreResult<()> {
-        if self.rollback_pending {
-            self.rollback_pending = false;
-            self.conn
-                .execute("ROLLBACK TO write; RELEASE write")
-                .await?;
+    /// Runs `sql` (bookkeeping only: savepoints, `BEGIN`, `COMMIT`). Should it fail, the
+    /// state of the shared transaction is unknown, so the whole group is rolled back and
+    /// its waiting writers are told; none of their changes stay.
+    async fn bookkeeping(&mut self, sql: &'static str) -> StoreResult<()> {
+        let done = prepared(sql, &mut self.conn).await;
+        self.fail_group_unless_ok(done.map_err(StoreError::from))
+            .await
+    }
+
+    async fn fail_group_unless_ok(&mut self, done: StoreResult<()>) -> StoreResult<()> {
+        if let Err(err) = &done {
+            let _ = self.conn.execute("ROLLBACK").await;
+            self.open = false;
+            self.unfinished = None;
+            self.audit.clear();
+            self.answer_waiting(Err(err.to_string()));
         }
-        Ok(())
+        done
+    }
+
+    fn answer_waiting(&mut self, outcome: Result<(), String>) {
+        for waiter in self.waiting.drain(..) {
+            let _ = waiter.send(outcome.clone());
+        }
     }
 }
 
 /// Runs one of the statements every write repeats as a cached prepared statement (a bare
-/// `&str` is parsed again each time, and these run for every write).
+/// `&str` is parsed again each time, and these run for every write). Each is one round
+/// trip to SQLite's worker thread however many statements it holds.
 async fn prepared(sql: &'static str, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
     sqlx::query(sql).execute(conn).await.map(|_| ())
 }
@@ -60,8 +94,9 @@ impl GroupWriter {
             writer: Arc::new(Mutex::new(Writer {
                 conn,
                 open: false,
-                rollback_pending: false,
+                unfinished: None,
                 waiting: Vec::new(),
+                audit: Vec::new(),
             })),
             wake: Arc::new(Notify::new()),
         };
@@ -75,39 +110,62 @@ impl GroupWriter {
         group
     }
 
-    /// Starts a write: the connection, inside a fresh savepoint.
+    /// Starts a write: the connection, inside a fresh savepoint. The previous writer's
+    /// savepoint is ended in the same round trip.
     pub async fn begin(&self) -> StoreResult<Savepoint> {
         let mut writer = self.writer.clone().lock_owned().await;
-        writer.settle().await?;
-        if !writer.open {
-            prepared("BEGIN IMMEDIATE", &mut writer.conn).await?;
-            writer.open = true;
-        }
-        prepared("SAVEPOINT write", &mut writer.conn).await?;
+        let sql = match (writer.open, writer.unfinished) {
+            (false, _) => "BEGIN IMMEDIATE; SAVEPOINT write",
+            (true, None) => "SAVEPOINT write",
+            (true, Some(Ending::Release)) => "RELEASE write; SAVEPOINT write",
+            (true, Some(Ending::Rollback)) => "ROLLBACK TO write; RELEASE write; SAVEPOINT write",
+        };
+        writer.bookkeeping(sql).await?;
+        writer.open = true;
+        writer.unfinished = None;
         Ok(Savepoint {
             writer: Some(writer),
             wake: self.wake.clone(),
+            audit: Vec::new(),
         })
     }
 
     /// Commits everything released so far and answers those writers.
     async fn commit_group(&self) {
         let mut writer = self.writer.lock().await;
-        if let Err(err) = writer.settle().await {
-            tracing::error!(%err, "could not roll back an abandoned write");
-        }
         if !writer.open {
             return;
         }
-        let result = prepared("COMMIT", &mut writer.conn).await;
-        if result.is_err() {
-            // A failed COMMIT may leave the transaction open: end it, losing the group.
-            let _ = writer.conn.execute("ROLLBACK").await;
-        }
-        writer.open = false;
-        let outcome = result.map_err(|e| e.to_string());
-        for waiter in writer.waiting.drain(..) {
-            let _ = waiter.send(outcome.clone());
+        // COMMIT keeps an unreleased savepoint's changes: only an abandoned one is undone.
+        let abandoned = matches!(writer.unfinished, Some(Ending::Rollback));
+        let audit = std::mem::take(&mut writer.audit);
+        let committed = if audit.is_empty() {
+            writer
+                .bookkeeping(if abandoned {
+                    "ROLLBACK TO write; RELEASE write; COMMIT"
+                } else {
+                    "COMMIT"
+                })
+                .await
+        } else {
+            let undone = if abandoned {
+                writer.bookkeeping("ROLLBACK TO write; RELEASE write").await
+            } else {
+                Ok(())
+            };
+            let inserted = match undone {
+                Ok(()) => insert_audit_rows(&mut writer.conn, &audit).await,
+                Err(err) => Err(err),
+            };
+            match writer.fail_group_unless_ok(inserted).await {
+                Ok(()) => writer.bookkeeping("COMMIT").await,
+                Err(err) => Err(err),
+            }
+        };
+        if committed.is_ok() {
+            writer.open = false;
+            writer.unfinished = None;
+            writer.answer_waiting(Ok(()));
         }
     }
 
@@ -123,17 +181,16 @@ impl GroupWriter {
 pub struct Savepoint {
     writer: Option<OwnedMutexGuard<Writer>>,
     wake: Arc<Notify>,
+    /// This write's audit rows, handed to the group when it commits.
+    audit: Vec<AuditEvent>,
 }
 
 impl Savepoint {
-    /// Releases the savepoint and waits until the group it joined is committed.
+    /// Releases the savepoint into the group and waits until the group is committed.
     pub async fn commit(mut self) -> StoreResult<()> {
         let mut writer = self.writer.take().expect("a savepoint commits once");
-        if let Err(err) = prepared("RELEASE write", &mut writer.conn).await {
-            writer.rollback_pending = true;
-            self.wake.notify_one();
-            return Err(err.into());
-        }
+        writer.unfinished = Some(Ending::Release);
+        writer.audit.append(&mut self.audit);
         let (done, wait) = oneshot::channel();
         writer.waiting.push(done);
         drop(writer);
@@ -146,10 +203,17 @@ impl Savepoint {
     }
 }
 
+impl Savepoint {
+    /// Keeps an audit row to be inserted with the group, if this write commits.
+    pub fn stage_audit(&mut self, event: &AuditEvent) {
+        self.audit.push(event.clone());
+    }
+}
+
 impl Drop for Savepoint {
     fn drop(&mut self) {
         if let Some(mut writer) = self.writer.take() {
-            writer.rollback_pending = true;
+            writer.unfinished = Some(Ending::Rollback);
             self.wake.notify_one();
         }
     }

@@ -23,6 +23,16 @@ pub(crate) type Pool = SqlitePool;
 /// One write: a savepoint in the group-committed transaction.
 pub(crate) type Write = group::Savepoint;
 
+/// A write's audit row goes in with its group, just before the group's `COMMIT` (see
+/// `group.rs`): all-or-nothing with the change still, and one statement per group.
+pub(crate) async fn append_audit_row(
+    tx: &mut Write,
+    event: &guildgate_core::audit::AuditEvent,
+) -> StoreResult<()> {
+    tx.stage_audit(event);
+    Ok(())
+}
+
 /// SQLite has one writer at a time: a read inside a write transaction is already stable.
 pub(crate) fn lock_rows(_of: &str) -> &'static str {
     ""
