@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use guildgate_core::audit::AuditEvent;
 use guildgate_core::ids::new_ulid;
 use guildgate_core::model::{Guild, GuildTier, PageRequest, Severity, Strike};
+use guildgate_storage::testing::query_text;
 use guildgate_storage::{SqliteStore, Store};
 
 fn guild(id: u64) -> Guild {
@@ -52,7 +54,8 @@ const PAGE: PageRequest = PageRequest {
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_writers_are_all_durable_and_those_that_give_up_leave_no_trace() {
+async fn concurrent_writers_are_all_durable_with_their_audit_rows_and_those_that_give_up_leave_no_trace()
+ {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     let mut writers = Vec::new();
@@ -63,7 +66,13 @@ async fn concurrent_writers_are_all_durable_and_those_that_give_up_leave_no_trac
         let store = store.clone();
         writers.push(tokio::spawn(async move {
             let mut tx = store.begin().await.unwrap();
+            let id = (100_000_000_000_000_000 + i).to_string();
             tx.insert_guild(&guild(100_000_000_000_000_000 + i))
+                .await
+                .unwrap();
+            // Its audit row waits in the savepoint for the group's COMMIT: it must go in
+            // with the guild, or vanish with it.
+            tx.append_audit(&AuditEvent::cli(0, Some(&id), "guild.create", Some(&id)))
                 .await
                 .unwrap();
             if gives_up(i) {
@@ -85,12 +94,22 @@ async fn concurrent_writers_are_all_durable_and_those_that_give_up_leave_no_trac
     store.close().await;
 
     let reopened = open(&dir).await;
+    let url = format!("sqlite://{}/g.db", dir.path().display());
     for i in 0..200u64 {
-        let found = reopened
-            .guild(&(100_000_000_000_000_000 + i).to_string())
-            .await
-            .unwrap();
+        let id = (100_000_000_000_000_000 + i).to_string();
+        let found = reopened.guild(&id).await.unwrap();
         assert_eq!(found.is_some(), !gives_up(i), "guild {i}");
+        let audited = query_text(
+            &url,
+            &format!("SELECT id FROM audit_log WHERE action = 'guild.create' AND target = '{id}'"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            audited.len(),
+            usize::from(!gives_up(i)),
+            "audit rows of guild {i}"
+        );
     }
 }
 
