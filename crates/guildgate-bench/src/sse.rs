@@ -72,7 +72,10 @@ pub fn run(
             let (ready, opening) = (ready.clone(), opening.clone());
             subscribers.spawn(async move {
                 let permit = opening.acquire_owned().await.expect("open");
-                let stream = subscribe(port, &key).await;
+                // Bounded, so one stuck connection cannot hold the others at the barrier.
+                let stream = tokio::time::timeout(Duration::from_secs(30), subscribe(port, &key))
+                    .await
+                    .unwrap_or_else(|_| Err("the stream did not answer within 30 s".into()));
                 drop(permit);
                 ready.wait().await;
                 let mut stream = stream?;

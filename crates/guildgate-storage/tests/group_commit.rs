@@ -113,6 +113,74 @@ async fn concurrent_writers_are_all_durable_with_their_audit_rows_and_those_that
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_cut_off_at_any_point_cost_no_acknowledged_write_and_leave_the_writer_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let mut writers = Vec::new();
+    for i in 0..300u64 {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            let id = (100_000_000_000_000_000 + i).to_string();
+            // A request dropped at some point of its write, as when its client goes away:
+            // begin, the statements, or the wait for the group's commit.
+            let cut_off = Duration::from_micros(i * 37 % 3_000);
+            let write = async {
+                let mut tx = store.begin().await?;
+                tx.insert_guild(&guild(100_000_000_000_000_000 + i)).await?;
+                tx.append_audit(&AuditEvent::cli(0, Some(&id), "guild.create", Some(&id)))
+                    .await?;
+                tx.commit().await
+            };
+            let acknowledged = if i % 3 == 0 {
+                matches!(tokio::time::timeout(cut_off, write).await, Ok(Ok(())))
+            } else {
+                write.await.is_ok()
+            };
+            (id, acknowledged)
+        }));
+    }
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        let (id, acked) = writer.await.unwrap();
+        if acked {
+            acknowledged.push(id);
+        }
+    }
+    assert!(
+        acknowledged.len() >= 150,
+        "most writers were never cut off: {} acknowledged",
+        acknowledged.len()
+    );
+    // The writer still works after every interruption.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_guild(&guild(200_000_000_000_000_000))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+
+    let reopened = open(&dir).await;
+    let url = format!("sqlite://{}/g.db", dir.path().display());
+    for id in acknowledged {
+        assert!(reopened.guild(&id).await.unwrap().is_some(), "guild {id}");
+        let audited = query_text(
+            &url,
+            &format!("SELECT id FROM audit_log WHERE action = 'guild.create' AND target = '{id}'"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(audited.len(), 1, "audit rows of guild {id}");
+    }
+    assert!(
+        reopened
+            .guild("200000000000000000")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
 #[tokio::test]
 async fn a_cached_page_never_hides_an_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();

@@ -34,8 +34,12 @@ struct Writer {
     /// Writers whose savepoints are released, waiting for the next commit.
     waiting: Vec<oneshot::Sender<Result<(), String>>>,
     /// The audit rows of those writers: inserted together just before the `COMMIT`, so
-    /// each commits with its change and the group's rows cost one statement.
+    /// each commits with its change and the group's rows cost one statement. A row that
+    /// fails to insert fails the whole group.
     audit: Vec<AuditEvent>,
+    /// A bookkeeping statement was cut off (its caller's request was dropped while it ran):
+    /// SQLite may have run part of it, so the flags above may not match the transaction.
+    interrupted: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -51,20 +55,39 @@ impl Writer {
     /// state of the shared transaction is unknown, so the whole group is rolled back and
     /// its waiting writers are told; none of their changes stay.
     async fn bookkeeping(&mut self, sql: &'static str) -> StoreResult<()> {
+        self.interrupted = true;
         let done = prepared(sql, &mut self.conn).await;
+        self.interrupted = false;
         self.fail_group_unless_ok(done.map_err(StoreError::from))
             .await
     }
 
     async fn fail_group_unless_ok(&mut self, done: StoreResult<()>) -> StoreResult<()> {
         if let Err(err) = &done {
-            let _ = self.conn.execute("ROLLBACK").await;
-            self.open = false;
-            self.unfinished = None;
-            self.audit.clear();
-            self.answer_waiting(Err(err.to_string()));
+            self.fail_group(&err.to_string()).await;
         }
         done
+    }
+
+    /// Rolls the shared transaction back and tells its waiting writers; none of their
+    /// changes stay. The flags then hold again: no transaction is open.
+    async fn fail_group(&mut self, cause: &str) {
+        self.interrupted = true;
+        let _ = self.conn.execute("ROLLBACK").await;
+        self.interrupted = false;
+        self.open = false;
+        self.unfinished = None;
+        self.audit.clear();
+        self.answer_waiting(Err(cause.to_owned()));
+    }
+
+    /// Whoever takes the connection after an interrupted statement starts from a known
+    /// state, at the price of the group so far (its writers were not yet answered).
+    async fn recover(&mut self) {
+        if self.interrupted {
+            self.fail_group("a write was interrupted while the group was open")
+                .await;
+        }
     }
 
     fn answer_waiting(&mut self, outcome: Result<(), String>) {
@@ -97,6 +120,7 @@ impl GroupWriter {
                 unfinished: None,
                 waiting: Vec::new(),
                 audit: Vec::new(),
+                interrupted: false,
             })),
             wake: Arc::new(Notify::new()),
         };
@@ -114,6 +138,7 @@ impl GroupWriter {
     /// savepoint is ended in the same round trip.
     pub async fn begin(&self) -> StoreResult<Savepoint> {
         let mut writer = self.writer.clone().lock_owned().await;
+        writer.recover().await;
         let sql = match (writer.open, writer.unfinished) {
             (false, _) => "BEGIN IMMEDIATE; SAVEPOINT write",
             (true, None) => "SAVEPOINT write",
@@ -133,6 +158,7 @@ impl GroupWriter {
     /// Commits everything released so far and answers those writers.
     async fn commit_group(&self) {
         let mut writer = self.writer.lock().await;
+        writer.recover().await;
         if !writer.open {
             return;
         }
@@ -148,13 +174,22 @@ impl GroupWriter {
                 })
                 .await
         } else {
-            let undone = if abandoned {
-                writer.bookkeeping("ROLLBACK TO write; RELEASE write").await
-            } else {
-                Ok(())
-            };
+            // Ending the last savepoint first also proves the shared transaction is still
+            // open: were it not, the rows must not go in on their own.
+            let undone = writer
+                .bookkeeping(if abandoned {
+                    "ROLLBACK TO write; RELEASE write"
+                } else {
+                    "RELEASE write"
+                })
+                .await;
             let inserted = match undone {
-                Ok(()) => insert_audit_rows(&mut writer.conn, &audit).await,
+                Ok(()) => {
+                    writer.interrupted = true;
+                    let inserted = insert_audit_rows(&mut writer.conn, &audit).await;
+                    writer.interrupted = false;
+                    inserted
+                }
                 Err(err) => Err(err),
             };
             match writer.fail_group_unless_ok(inserted).await {
