@@ -174,86 +174,20 @@ fn run(options: Options) {
         store.close().await;
         secrets
     });
-    let bearer = format!("Bearer {}", secrets[0]);
-    let proxy_keys: Vec<String> = (0..10_000)
-        .map(|i| format!("bench-key-{i:05}-{}", guildgate_core::ids::new_ulid()))
-        .collect();
-    let proxy_bearer = format!("Bearer {}", proxy_keys[5_000]);
-
-    let bare_port = free_port();
-    let bare = spawn(
-        "bare",
-        Command::new(std::env::current_exe().unwrap()).args(["serve-bare", &bare_port.to_string()]),
-        bare_port,
-    );
-    let unguarded_port = free_port();
-    let unguarded = spawn(
-        "unguarded",
-        Command::new(std::env::current_exe().unwrap()).args([
-            "serve-unguarded",
-            &unguarded_port.to_string(),
-            &db,
-        ]),
-        unguarded_port,
-    );
-    let (guarded, guarded_port) = guildgate(&db, &key, "full", &[]);
-    let haproxy_port = free_port();
-    let haproxy = servers::haproxy(dir.path(), haproxy_port, bare_port, &proxy_keys);
-    let nginx_port = free_port();
-    let nginx = servers::nginx(dir.path(), nginx_port, bare_port, &proxy_keys);
-
-    let targets = [
-        (BARE, format!("http://127.0.0.1:{bare_port}/strikes"), None),
-        (
-            UNGUARDED,
-            format!("http://127.0.0.1:{unguarded_port}/strikes"),
-            None,
-        ),
-        (
-            GUARDED,
-            format!(
-                "http://127.0.0.1:{guarded_port}/api/public/v1/guilds/{}/strikes?limit=10",
-                seed::GUILD
-            ),
-            Some(bearer.as_str()),
-        ),
-        (
-            HAPROXY,
-            format!("http://127.0.0.1:{haproxy_port}/strikes"),
-            Some(proxy_bearer.as_str()),
-        ),
-        (
-            NGINX,
-            format!("http://127.0.0.1:{nginx_port}/strikes"),
-            Some(proxy_bearer.as_str()),
-        ),
-    ];
     println!(
         "guildgate bench: {}s per point, connections {:?}, wrk on loopback, {} cores",
         options.seconds,
         options.connections,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let mut rows = Vec::new();
     let wants = |group: &str| options.cases.iter().any(|c| c == group);
-    for (case, url, auth) in targets.iter().filter(|_| wants("reads")) {
-        let load = Load {
-            url,
-            auth: *auth,
-            body: None,
-        };
-        let warm = wrk::run(&script, &load, 16, 1);
-        assert_eq!(warm.errors, 0, "{case} answers errors: check its setup");
-        for &connections in &options.connections {
-            let figures = wrk::run(&script, &load, connections, options.seconds);
-            rows.push(Row {
-                case,
-                connections,
-                figures,
-            });
-        }
-    }
-    drop((haproxy, nginx, unguarded, bare));
+    let (guarded, guarded_port) = guildgate(&db, &key, "full", &[]);
+    let bearer = format!("Bearer {}", secrets[0]);
+    let rows = if wants("reads") {
+        read_cases(&options, &script, dir.path(), &db, guarded_port, &bearer)
+    } else {
+        Vec::new()
+    };
 
     // 5: the destructive write, durable, at the highest connection count.
     let strike = strike_body();
@@ -357,6 +291,90 @@ fn run(options: Options) {
     let svg = options.out.join("throughput.svg");
     report::plot(&rows, &READ_CASES, &svg);
     println!("\nwrote {} and {}", json_path.display(), svg.display());
+}
+
+/// Cases 1-4: every read server against every connection count. The servers other than
+/// guildgate run only for as long as this does.
+fn read_cases(
+    options: &Options,
+    script: &Path,
+    dir: &Path,
+    db: &str,
+    guarded_port: u16,
+    bearer: &str,
+) -> Vec<Row> {
+    let proxy_keys: Vec<String> = (0..10_000)
+        .map(|i| format!("bench-key-{i:05}-{}", guildgate_core::ids::new_ulid()))
+        .collect();
+    let proxy_bearer = format!("Bearer {}", proxy_keys[5_000]);
+
+    let bare_port = free_port();
+    let bare = spawn(
+        "bare",
+        Command::new(std::env::current_exe().unwrap()).args(["serve-bare", &bare_port.to_string()]),
+        bare_port,
+    );
+    let unguarded_port = free_port();
+    let unguarded = spawn(
+        "unguarded",
+        Command::new(std::env::current_exe().unwrap()).args([
+            "serve-unguarded",
+            &unguarded_port.to_string(),
+            db,
+        ]),
+        unguarded_port,
+    );
+    let haproxy_port = free_port();
+    let haproxy = servers::haproxy(dir, haproxy_port, bare_port, &proxy_keys);
+    let nginx_port = free_port();
+    let nginx = servers::nginx(dir, nginx_port, bare_port, &proxy_keys);
+
+    let targets = [
+        (BARE, format!("http://127.0.0.1:{bare_port}/strikes"), None),
+        (
+            UNGUARDED,
+            format!("http://127.0.0.1:{unguarded_port}/strikes"),
+            None,
+        ),
+        (
+            GUARDED,
+            format!(
+                "http://127.0.0.1:{guarded_port}/api/public/v1/guilds/{}/strikes?limit=10",
+                seed::GUILD
+            ),
+            Some(bearer),
+        ),
+        (
+            HAPROXY,
+            format!("http://127.0.0.1:{haproxy_port}/strikes"),
+            Some(proxy_bearer.as_str()),
+        ),
+        (
+            NGINX,
+            format!("http://127.0.0.1:{nginx_port}/strikes"),
+            Some(proxy_bearer.as_str()),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (case, url, auth) in &targets {
+        let load = Load {
+            url,
+            auth: *auth,
+            body: None,
+        };
+        let warm = wrk::run(script, &load, 16, 1);
+        assert_eq!(warm.errors, 0, "{case} answers errors: check its setup");
+        for &connections in &options.connections {
+            let figures = wrk::run(script, &load, connections, options.seconds);
+            rows.push(Row {
+                case,
+                connections,
+                figures,
+            });
+        }
+    }
+    drop((haproxy, nginx, unguarded, bare));
+    rows
 }
 
 const TOKEN_CYCLE_LUA: &str = r#"

@@ -15,13 +15,28 @@ use serde_json::json;
 
 use crate::seed::GUILD;
 
-/// A child process killed when dropped.
+/// A child process stopped when dropped: asked first (SIGTERM), so that nginx's master
+/// takes its workers down with it (killed outright it leaves them running), then killed if
+/// it has not gone within two seconds.
 pub struct Running {
     pub child: Child,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
+        let asked = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if asked {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
