@@ -88,3 +88,53 @@ async fn a_response_is_saved_only_by_the_hold_that_still_owns_the_key() {
     );
     store.close().await;
 }
+
+/// On PostgreSQL a first use finds the key's row taken (its insert does nothing), and
+/// the row is deleted before it can read it: the failed attempt that held it let it go on
+/// another connection. The key is free, so this use must take it with a row of its own;
+/// it once went ahead holding nothing, and its response could then not be saved (a 500 in
+/// the database-restart test).
+#[tokio::test]
+async fn a_key_let_go_between_insert_and_read_is_taken_with_a_row_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = scratch_database_url(dir.path()).await.unwrap();
+    if !guildgate_storage::is_postgres(&url) {
+        return; // One SQLite writer runs the insert and the read with nothing between.
+    }
+    let store = open(&url, Durability::Full).await.unwrap();
+    assert_eq!(start(&*store, "k").await, IdempotencyStart::Proceed);
+    // The failed attempt's release, on another connection: it holds the row while it
+    // deletes it.
+    use sqlx::{Connection, Executor};
+    let mut releaser = sqlx::PgConnection::connect(&url).await.unwrap();
+    releaser.execute("BEGIN").await.unwrap();
+    releaser
+        .execute("SELECT 1 FROM idempotency_keys WHERE key = 'k' FOR UPDATE")
+        .await
+        .unwrap();
+    let retry = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .start_idempotent("tok_1", "k", &[7; 32], NOW + 1, STALE_BEFORE)
+                .await
+                .unwrap()
+        })
+    };
+    // The retry's insert found the row and it now waits to read it.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    releaser
+        .execute("DELETE FROM idempotency_keys WHERE key = 'k'")
+        .await
+        .unwrap();
+    releaser.execute("COMMIT").await.unwrap();
+    assert_eq!(retry.await.unwrap(), IdempotencyStart::Proceed);
+    let held = guildgate_storage::testing::query_text(
+        &url,
+        "SELECT CAST(locked_at AS TEXT) FROM idempotency_keys WHERE key = 'k'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(held, vec![(NOW + 1).to_string()], "the retry holds the key");
+    store.close().await;
+}

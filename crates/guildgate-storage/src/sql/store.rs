@@ -401,24 +401,29 @@ impl Store for Backend {
     ) -> StoreResult<IdempotencyStart> {
         let mut tx = self.writer.begin().await?;
         // Insert first: of two first uses racing on several connections, one inserts and
-        // the other finds its row (locked until the first commits) below.
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys \
-             (token_id, key, fingerprint, locked_at, locked_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $4) ON CONFLICT (token_id, key) DO NOTHING",
-        )
-        .bind(token_id)
-        .bind(key)
-        .bind(fingerprint)
-        .bind(now)
-        .bind(&*self.instance)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        let row = if inserted {
-            None
-        } else {
+        // the other finds its row (locked until the first commits) below. The row found
+        // may be deleted before it is read (a failed attempt letting its hold go, on
+        // another connection): then the key is free again and the insert is tried anew.
+        let mut attempts = 0;
+        let row = loop {
+            attempts += 1;
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys \
+                 (token_id, key, fingerprint, locked_at, locked_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $4) ON CONFLICT (token_id, key) DO NOTHING",
+            )
+            .bind(token_id)
+            .bind(key)
+            .bind(fingerprint)
+            .bind(now)
+            .bind(&*self.instance)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if inserted {
+                break None;
+            }
             let sql = format!(
                 "SELECT fingerprint, locked_at, locked_by, status, body, \
                  CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT) AS holder_alive \
@@ -426,14 +431,21 @@ impl Store for Backend {
                 super::HOLDER_ALIVE,
                 super::lock_rows("idempotency_keys")
             );
-            sqlx::query(&sql)
+            let found = sqlx::query(&sql)
                 .bind(token_id)
                 .bind(key)
                 .bind(&*self.instance)
                 .fetch_optional(&mut *tx)
-                .await?
+                .await?;
+            match found {
+                Some(row) => break Some(row),
+                // Freed and taken again, over and over: another request is using the key.
+                None if attempts >= 3 => return Ok(IdempotencyStart::InFlight),
+                None => continue,
+            }
         };
         let outcome = match row {
+            // This request's own row, inserted above.
             None => IdempotencyStart::Proceed,
             Some(row) => {
                 let saved: Vec<u8> = row.try_get("fingerprint")?;
