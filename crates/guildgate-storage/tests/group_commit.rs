@@ -48,6 +48,16 @@ async fn open(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
     )
 }
 
+/// The ids of the `guild.create` audit rows that name guild `id`.
+async fn audit_rows_of(url: &str, id: &str) -> Vec<String> {
+    query_text(
+        url,
+        &format!("SELECT id FROM audit_log WHERE action = 'guild.create' AND target = '{id}'"),
+    )
+    .await
+    .unwrap()
+}
+
 const PAGE: PageRequest = PageRequest {
     limit: 10,
     before: None,
@@ -99,12 +109,7 @@ async fn concurrent_writers_are_all_durable_with_their_audit_rows_and_those_that
         let id = (100_000_000_000_000_000 + i).to_string();
         let found = reopened.guild(&id).await.unwrap();
         assert_eq!(found.is_some(), !gives_up(i), "guild {i}");
-        let audited = query_text(
-            &url,
-            &format!("SELECT id FROM audit_log WHERE action = 'guild.create' AND target = '{id}'"),
-        )
-        .await
-        .unwrap();
+        let audited = audit_rows_of(&url, &id).await;
         assert_eq!(
             audited.len(),
             usize::from(!gives_up(i)),
@@ -164,12 +169,7 @@ async fn writers_cut_off_at_any_point_cost_no_acknowledged_write_and_leave_the_w
     let url = format!("sqlite://{}/g.db", dir.path().display());
     for id in acknowledged {
         assert!(reopened.guild(&id).await.unwrap().is_some(), "guild {id}");
-        let audited = query_text(
-            &url,
-            &format!("SELECT id FROM audit_log WHERE action = 'guild.create' AND target = '{id}'"),
-        )
-        .await
-        .unwrap();
+        let audited = audit_rows_of(&url, &id).await;
         assert_eq!(audited.len(), 1, "audit rows of guild {id}");
     }
     assert!(

@@ -404,6 +404,13 @@ impl Store for Backend {
         // the other finds its row (locked until the first commits) below. The row found
         // may be deleted before it is read (a failed attempt letting its hold go, on
         // another connection): then the key is free again and the insert is tried anew.
+        let read_held = format!(
+            "SELECT fingerprint, locked_at, locked_by, status, body, \
+             CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT) AS holder_alive \
+             FROM idempotency_keys WHERE token_id = $1 AND key = $2{}",
+            super::HOLDER_ALIVE,
+            super::lock_rows("idempotency_keys")
+        );
         let mut attempts = 0;
         let row = loop {
             attempts += 1;
@@ -424,14 +431,7 @@ impl Store for Backend {
             if inserted {
                 break None;
             }
-            let sql = format!(
-                "SELECT fingerprint, locked_at, locked_by, status, body, \
-                 CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT) AS holder_alive \
-                 FROM idempotency_keys WHERE token_id = $1 AND key = $2{}",
-                super::HOLDER_ALIVE,
-                super::lock_rows("idempotency_keys")
-            );
-            let found = sqlx::query(&sql)
+            let found = sqlx::query(&read_held)
                 .bind(token_id)
                 .bind(key)
                 .bind(&*self.instance)

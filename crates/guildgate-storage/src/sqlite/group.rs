@@ -90,6 +90,35 @@ impl Writer {
         }
     }
 
+    /// Inserts the group's audit rows and commits. On failure the group is already
+    /// rolled back and its writers told.
+    async fn commit_open_group(&mut self) -> StoreResult<()> {
+        let audit = std::mem::take(&mut self.audit);
+        if !audit.is_empty() {
+            // Ending the last savepoint first also proves the shared transaction is still
+            // open: were it not, the rows must not go in on their own.
+            self.bookkeeping(match self.unfinished {
+                Some(Ending::Rollback) => "ROLLBACK TO write; RELEASE write",
+                _ => "RELEASE write",
+            })
+            .await?;
+            self.unfinished = None;
+            self.interrupted = true;
+            let inserted = insert_audit_rows(&mut self.conn, &audit).await;
+            self.interrupted = false;
+            self.fail_group_unless_ok(inserted).await?;
+        }
+        // COMMIT keeps an unreleased savepoint's changes: only an abandoned one is undone.
+        self.bookkeeping(match self.unfinished {
+            Some(Ending::Rollback) => "ROLLBACK TO write; RELEASE write; COMMIT",
+            _ => "COMMIT",
+        })
+        .await?;
+        self.open = false;
+        self.unfinished = None;
+        Ok(())
+    }
+
     fn answer_waiting(&mut self, outcome: Result<(), String>) {
         for waiter in self.waiting.drain(..) {
             let _ = waiter.send(outcome.clone());
@@ -162,44 +191,7 @@ impl GroupWriter {
         if !writer.open {
             return;
         }
-        // COMMIT keeps an unreleased savepoint's changes: only an abandoned one is undone.
-        let abandoned = matches!(writer.unfinished, Some(Ending::Rollback));
-        let audit = std::mem::take(&mut writer.audit);
-        let committed = if audit.is_empty() {
-            writer
-                .bookkeeping(if abandoned {
-                    "ROLLBACK TO write; RELEASE write; COMMIT"
-                } else {
-                    "COMMIT"
-                })
-                .await
-        } else {
-            // Ending the last savepoint first also proves the shared transaction is still
-            // open: were it not, the rows must not go in on their own.
-            let undone = writer
-                .bookkeeping(if abandoned {
-                    "ROLLBACK TO write; RELEASE write"
-                } else {
-                    "RELEASE write"
-                })
-                .await;
-            let inserted = match undone {
-                Ok(()) => {
-                    writer.interrupted = true;
-                    let inserted = insert_audit_rows(&mut writer.conn, &audit).await;
-                    writer.interrupted = false;
-                    inserted
-                }
-                Err(err) => Err(err),
-            };
-            match writer.fail_group_unless_ok(inserted).await {
-                Ok(()) => writer.bookkeeping("COMMIT").await,
-                Err(err) => Err(err),
-            }
-        };
-        if committed.is_ok() {
-            writer.open = false;
-            writer.unfinished = None;
+        if writer.commit_open_group().await.is_ok() {
             writer.answer_waiting(Ok(()));
         }
     }
@@ -221,6 +213,11 @@ pub struct Savepoint {
 }
 
 impl Savepoint {
+    /// Keeps an audit row to be inserted with the group, if this write commits.
+    pub fn stage_audit(&mut self, event: &AuditEvent) {
+        self.audit.push(event.clone());
+    }
+
     /// Releases the savepoint into the group and waits until the group is committed.
     pub async fn commit(mut self) -> StoreResult<()> {
         let mut writer = self.writer.take().expect("a savepoint commits once");
@@ -235,13 +232,6 @@ impl Savepoint {
             Ok(Err(cause)) => Err(StoreError::Unavailable(format!("commit failed: {cause}"))),
             Err(_) => Err(StoreError::Unavailable("the writer stopped".into())),
         }
-    }
-}
-
-impl Savepoint {
-    /// Keeps an audit row to be inserted with the group, if this write commits.
-    pub fn stage_audit(&mut self, event: &AuditEvent) {
-        self.audit.push(event.clone());
     }
 }
 
