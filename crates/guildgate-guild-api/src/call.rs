@@ -191,12 +191,20 @@ impl Call {
         let mut buckets = vec![
             BucketRequest {
                 name: tier_bucket_name(tier, false),
-                key: format!("tok:{}:{}", token.id, tier.as_str()),
+                key: ["tok:", &token.id, ":", tier.as_str()].concat(),
                 rate: limits.token_rate(tier),
             },
             BucketRequest {
                 name: tier_bucket_name(tier, true),
-                key: format!("usr:{}:{}:{}", token.guild_id, token.user_id, tier.as_str()),
+                key: [
+                    "usr:",
+                    &token.guild_id,
+                    ":",
+                    &token.user_id,
+                    ":",
+                    tier.as_str(),
+                ]
+                .concat(),
                 rate: limits.aggregate_rate(tier),
             },
         ];

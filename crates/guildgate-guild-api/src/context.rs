@@ -49,6 +49,8 @@ pub struct CallRecord {
 pub struct RequestContext {
     pub request_id: String,
     pub client_ip: IpAddr,
+    /// `client_ip` as text, written once: the limiter key and the audit row both need it.
+    pub client_ip_text: String,
     pub policy: Option<&'static EndpointPolicy>,
     pub public: bool,
     /// Sent by `guildgate mcp` (`X-Guildgate-Client: mcp`): an audit label, not a grant.
@@ -66,7 +68,7 @@ impl RequestContext {
     pub fn ip_bucket(&self, state: &AppState) -> BucketRequest {
         BucketRequest {
             name: "ip",
-            key: format!("ip:{}", self.client_ip),
+            key: ["ip:", &self.client_ip_text].concat(),
             rate: state.config.limits.per_ip,
         }
     }
@@ -94,7 +96,7 @@ impl RequestContext {
             outcome: outcome.to_owned(),
             status: Some(status),
             request_id: Some(self.request_id.clone()),
-            ip: Some(self.client_ip.to_string()),
+            ip: Some(self.client_ip_text.clone()),
             target: record.target.clone(),
         }
     }
@@ -118,9 +120,11 @@ pub fn client_ip(state: &AppState, req: &Request) -> IpAddr {
 
 pub async fn surface(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = guildgate_core::redact::redact_secrets(req.uri().path()).into_owned();
+    let client_ip = client_ip(&state, &req);
     let ctx = Arc::new(RequestContext {
         request_id: new_request_id(),
-        client_ip: client_ip(&state, &req),
+        client_ip,
+        client_ip_text: client_ip.to_string(),
         policy: policy_for(req.extensions().get::<MatchedPath>(), req.method()),
         public: path.starts_with(PUBLIC_PREFIX),
         via_mcp: req

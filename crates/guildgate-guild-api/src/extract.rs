@@ -105,17 +105,11 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for GuildQuery<T> {
 }
 
 fn serde_urlencoded_like<T: DeserializeOwned>(query: &str) -> Result<T, Failure> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| {
+    // What axum's `Query` does, without building a URI around the query first.
+    serde_urlencoded::from_str(query).map_err(|err| {
         Failure(ApiError::validation(
             "query",
-            "The query string is malformed.",
-        ))
-    })?)
-    .map(|q| q.0)
-    .map_err(|err| {
-        Failure(ApiError::validation(
-            "query",
-            format!("Invalid query: {}", err.body_text()),
+            format!("Invalid query: Failed to deserialize query string: {err}"),
         ))
     })
 }

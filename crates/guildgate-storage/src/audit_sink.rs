@@ -50,6 +50,8 @@ const MAX_RECENT: usize = 100_000;
 const BATCH: usize = 512;
 const GIVE_UP_AFTER: Duration = Duration::from_secs(600);
 const QUEUE: usize = 65_536;
+/// How long the writer lets rows gather before it writes them (see `run`).
+const LINGER: Duration = Duration::from_millis(5);
 
 impl AuditSink {
     pub fn spawn(store: Arc<dyn Store>) -> Self {
@@ -132,7 +134,15 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Message>, stats: Arc<
     let mut events = Vec::with_capacity(BATCH);
     let mut touches = Vec::new();
     let mut waiters = Vec::new();
+    let mut backlog = false;
     while let Some(first) = rx.recv().await {
+        // A pause after the first row lets the rows behind it gather into one
+        // transaction: without it, under load this task was woken, and a commit made,
+        // for every few dozen rows. Nobody waits on these rows but a flush: one that finds
+        // the writer idle is served at once, one sent during the pause waits for it.
+        if !backlog && !matches!(first, Message::Flush(_)) {
+            tokio::time::sleep(LINGER).await;
+        }
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
@@ -144,6 +154,7 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Message>, stats: Arc<
                 next = rx.try_recv().ok();
             }
         }
+        backlog = events.len() >= BATCH;
         write(&*store, &mut events, &mut touches, &stats).await;
         for done in waiters.drain(..) {
             let _ = done.send(());

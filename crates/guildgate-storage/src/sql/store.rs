@@ -32,12 +32,18 @@ impl Backend {
         id_of: fn(&T) -> &str,
     ) -> StoreResult<Page<T>> {
         let generation = self.data_generation.load(Ordering::Acquire);
-        let key = format!(
-            "{sql}\u{1}{}\u{1}{}\u{1}{:?}",
-            binds.join("\u{1}"),
-            req.limit,
-            req.before
-        );
+        // Every cached read builds this key: written piece by piece, not with `format!`.
+        let mut key = String::with_capacity(sql.len() + 64);
+        for part in std::iter::once(sql).chain(binds.iter().copied()) {
+            key.push_str(part);
+            key.push('\u{1}');
+        }
+        key.push_str(itoa::Buffer::new().format(req.limit));
+        key.push('\u{1}');
+        if let Some(before) = &req.before {
+            key.push('+');
+            key.push_str(before);
+        }
         if let Some(hit) = self.reads.get(&key, generation) {
             return Ok(hit);
         }

@@ -579,7 +579,10 @@ impl WriteTx for BackendTx {
 }
 
 /// Rows per `INSERT` statement: one hand-off to SQLite's worker thread carries this many.
+/// A batch goes in as statements of power-of-two sizes up to this, so the few statement
+/// texts there are stay prepared: a text per batch size would be parsed for most batches.
 const AUDIT_ROWS_PER_STATEMENT: usize = 64;
+const AUDIT_STATEMENT_SIZES: usize = AUDIT_ROWS_PER_STATEMENT.trailing_zeros() as usize + 1;
 const AUDIT_COLUMNS: usize = 16;
 
 /// The multi-row `INSERT` for `rows` audit rows.
@@ -608,17 +611,14 @@ fn audit_insert_sql(rows: usize) -> String {
 
 /// Inserts audit rows, many per statement.
 pub async fn insert_audit_rows(conn: &mut super::Conn, events: &[AuditEvent]) -> StoreResult<()> {
-    // A full statement's text is built once; a shorter last chunk has its own.
-    static FULL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let full = FULL.get_or_init(|| audit_insert_sql(AUDIT_ROWS_PER_STATEMENT));
-    for chunk in events.chunks(AUDIT_ROWS_PER_STATEMENT) {
-        let partial;
-        let sql = if chunk.len() == AUDIT_ROWS_PER_STATEMENT {
-            full.as_str()
-        } else {
-            partial = audit_insert_sql(chunk.len());
-            partial.as_str()
-        };
+    static STATEMENTS: [std::sync::OnceLock<String>; AUDIT_STATEMENT_SIZES] =
+        [const { std::sync::OnceLock::new() }; AUDIT_STATEMENT_SIZES];
+    let mut rest = events;
+    while !rest.is_empty() {
+        let size = AUDIT_ROWS_PER_STATEMENT.min(1 << rest.len().ilog2());
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
+        let sql = STATEMENTS[size.trailing_zeros() as usize].get_or_init(|| audit_insert_sql(size));
         let mut query = sqlx::query(sql);
         for e in chunk {
             query = query
