@@ -118,6 +118,67 @@ async fn concurrent_writers_are_all_durable_with_their_audit_rows_and_those_that
     }
 }
 
+/// A writer's savepoint opens in the same round trip as its first statement. Writers whose
+/// first statement fails, and writers that run no statement at all, must leave the
+/// writers around them in the group as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_whose_first_statement_fails_or_that_run_none_leave_their_group_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    const TAKEN: u64 = 200_000_000_000_000_000;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_guild(&guild(TAKEN)).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut writers = Vec::new();
+    for i in 0..400u64 {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            match i % 4 {
+                // An ordinary write.
+                0 => {
+                    tx.insert_guild(&guild(100_000_000_000_000_000 + i))
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                }
+                // Its first statement fails: the writer gives up.
+                1 => {
+                    let duplicate = tx.insert_guild(&guild(TAKEN)).await;
+                    assert!(duplicate.is_err(), "guild {TAKEN} exists");
+                    drop(tx);
+                }
+                // Nothing to write, committed.
+                2 => tx.commit().await.unwrap(),
+                // Nothing to write, given up.
+                _ => drop(tx),
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_guild(&guild(300_000_000_000_000_000))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+
+    let reopened = open(&dir).await;
+    for i in 0..400u64 {
+        let found = reopened
+            .guild(&(100_000_000_000_000_000 + i).to_string())
+            .await
+            .unwrap();
+        assert_eq!(found.is_some(), i % 4 == 0, "guild {i}");
+    }
+    for id in [TAKEN, 300_000_000_000_000_000] {
+        assert!(reopened.guild(&id.to_string()).await.unwrap().is_some());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writers_cut_off_at_any_point_cost_no_acknowledged_write_and_leave_the_writer_working() {
     let dir = tempfile::tempdir().unwrap();

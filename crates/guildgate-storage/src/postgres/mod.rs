@@ -21,6 +21,7 @@ use crate::{StoreError, StoreResult};
 pub(crate) type Backend = PgStore;
 pub(crate) type DbRow = sqlx::postgres::PgRow;
 pub(crate) type Conn = PgConnection;
+pub(crate) type Db = sqlx::Postgres;
 pub(crate) type Pool = PgPool;
 /// One write: its own transaction.
 pub(crate) type Write = sqlx::Transaction<'static, Postgres>;
@@ -30,7 +31,7 @@ pub(crate) async fn append_audit_row(
     tx: &mut Write,
     event: &guildgate_core::audit::AuditEvent,
 ) -> StoreResult<()> {
-    write_tx::insert_audit_rows(tx, std::slice::from_ref(event)).await
+    write_tx::insert_audit_rows(&mut **tx, std::slice::from_ref(event)).await
 }
 
 /// Appended to a read made inside a write transaction: holds the rows of `of` until the

@@ -375,7 +375,7 @@ impl Store for Backend {
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
         // Audit rows are not data any cached page shows: no data generation bump.
         let mut tx = self.writer.begin().await?;
-        write_tx::insert_audit_rows(&mut tx, events).await?;
+        write_tx::insert_audit_rows(&mut *tx, events).await?;
         tx.commit().await?;
         Ok(())
     }

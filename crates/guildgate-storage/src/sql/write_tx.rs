@@ -610,7 +610,11 @@ fn audit_insert_sql(rows: usize) -> String {
 }
 
 /// Inserts audit rows, many per statement.
-pub async fn insert_audit_rows(conn: &mut super::Conn, events: &[AuditEvent]) -> StoreResult<()> {
+/// `conn` is the connection itself or, for a SQLite write, its savepoint's executor.
+pub async fn insert_audit_rows<X>(conn: &mut X, events: &[AuditEvent]) -> StoreResult<()>
+where
+    for<'c> &'c mut X: sqlx::Executor<'c, Database = super::Db>,
+{
     static STATEMENTS: [std::sync::OnceLock<String>; AUDIT_STATEMENT_SIZES] =
         [const { std::sync::OnceLock::new() }; AUDIT_STATEMENT_SIZES];
     let mut rest = events;

@@ -11,8 +11,10 @@
 //! other writer waits, so a savepoint is ended by whoever takes the connection next, in
 //! the same round trip as its own `SAVEPOINT` (or the group's `COMMIT`): released when its
 //! writer committed, rolled back to when it was dropped without commit (the other
-//! savepoints of the group are untouched). If `COMMIT` or any of these fails, every writer
-//! of the group gets the error and none of their changes stay.
+//! savepoints of the group are untouched). That `RELEASE write; SAVEPOINT write` in turn
+//! rides in front of the writer's first statement (`deferred.rs`), so a one-statement
+//! write costs one round trip. If `COMMIT` or any of these fails, every writer of the
+//! group gets the error and none of their changes stay.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -22,9 +24,11 @@ use sqlx::{Executor, SqliteConnection};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
 
 use super::write_tx::insert_audit_rows;
+
+mod deferred;
 use crate::{StoreError, StoreResult};
 
-struct Writer {
+pub struct Writer {
     conn: SqliteConnection,
     /// The shared transaction is open (`BEGIN IMMEDIATE` ran, `COMMIT` has not).
     open: bool,
@@ -40,9 +44,13 @@ struct Writer {
     /// A bookkeeping statement was cut off (its caller's request was dropped while it ran):
     /// SQLite may have run part of it, so the flags above may not match the transaction.
     interrupted: bool,
+    /// The writer holding the connection has not opened its savepoint yet: its `SAVEPOINT`
+    /// (after the last writer's `RELEASE`) goes out in front of its first statement, in
+    /// the same round trip (see `deferred.rs`).
+    savepoint_deferred: bool,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Ending {
     /// Its writer committed: release it into the group.
     Release,
@@ -77,6 +85,7 @@ impl Writer {
         self.interrupted = false;
         self.open = false;
         self.unfinished = None;
+        self.savepoint_deferred = false;
         self.audit.clear();
         self.answer_waiting(Err(cause.to_owned()));
     }
@@ -150,6 +159,7 @@ impl GroupWriter {
                 waiting: Vec::new(),
                 audit: Vec::new(),
                 interrupted: false,
+                savepoint_deferred: false,
             })),
             wake: Arc::new(Notify::new()),
         };
@@ -169,14 +179,22 @@ impl GroupWriter {
         let mut writer = self.writer.clone().lock_owned().await;
         writer.recover().await;
         let sql = match (writer.open, writer.unfinished) {
-            (false, _) => "BEGIN IMMEDIATE; SAVEPOINT write",
-            (true, None) => "SAVEPOINT write",
-            (true, Some(Ending::Release)) => "RELEASE write; SAVEPOINT write",
-            (true, Some(Ending::Rollback)) => "ROLLBACK TO write; RELEASE write; SAVEPOINT write",
+            (true, None | Some(Ending::Release)) => None,
+            // These can fail for reasons of their own (another process holding SQLite's
+            // write lock past the busy timeout): they run on their own, as before.
+            (false, _) => Some("BEGIN IMMEDIATE; SAVEPOINT write"),
+            (true, Some(Ending::Rollback)) => {
+                Some("ROLLBACK TO write; RELEASE write; SAVEPOINT write")
+            }
         };
-        writer.bookkeeping(sql).await?;
-        writer.open = true;
-        writer.unfinished = None;
+        match sql {
+            None => writer.savepoint_deferred = true,
+            Some(sql) => {
+                writer.bookkeeping(sql).await?;
+                writer.open = true;
+                writer.unfinished = None;
+            }
+        }
         Ok(Savepoint {
             writer: Some(writer),
             wake: self.wake.clone(),
@@ -221,7 +239,11 @@ impl Savepoint {
     /// Releases the savepoint into the group and waits until the group is committed.
     pub async fn commit(mut self) -> StoreResult<()> {
         let mut writer = self.writer.take().expect("a savepoint commits once");
-        writer.unfinished = Some(Ending::Release);
+        // A writer that ran no statement never opened its savepoint: the last writer's
+        // ending is still the one to send.
+        if !std::mem::take(&mut writer.savepoint_deferred) {
+            writer.unfinished = Some(Ending::Release);
+        }
         writer.audit.append(&mut self.audit);
         let (done, wait) = oneshot::channel();
         writer.waiting.push(done);
@@ -238,21 +260,24 @@ impl Savepoint {
 impl Drop for Savepoint {
     fn drop(&mut self) {
         if let Some(mut writer) = self.writer.take() {
-            writer.unfinished = Some(Ending::Rollback);
+            if !std::mem::take(&mut writer.savepoint_deferred) {
+                writer.unfinished = Some(Ending::Rollback);
+            }
             self.wake.notify_one();
         }
     }
 }
 
+/// `&mut *savepoint` is the executor for the write's statements (`deferred.rs`).
 impl Deref for Savepoint {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
-        &self.writer.as_ref().expect("live savepoint").conn
+    type Target = Writer;
+    fn deref(&self) -> &Writer {
+        self.writer.as_ref().expect("live savepoint")
     }
 }
 
 impl DerefMut for Savepoint {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        &mut self.writer.as_mut().expect("live savepoint").conn
+    fn deref_mut(&mut self) -> &mut Writer {
+        self.writer.as_mut().expect("live savepoint")
     }
 }

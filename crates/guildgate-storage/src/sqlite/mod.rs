@@ -19,6 +19,7 @@ use group::GroupWriter;
 pub(crate) type Backend = SqliteStore;
 pub(crate) type DbRow = sqlx::sqlite::SqliteRow;
 pub(crate) type Conn = SqliteConnection;
+pub(crate) type Db = sqlx::Sqlite;
 pub(crate) type Pool = SqlitePool;
 /// One write: a savepoint in the group-committed transaction.
 pub(crate) type Write = group::Savepoint;
@@ -143,7 +144,13 @@ impl SqliteStore {
             })
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let mut writer = options.connect().await?;
+        // The writer keeps every write statement prepared, and also each first statement
+        // with the savepoint bookkeeping in front of it (`group/deferred.rs`).
+        let mut writer = options
+            .clone()
+            .statement_cache_capacity(1_024)
+            .connect()
+            .await?;
         schema::migrate(&mut writer, migrate::SQLITE).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
