@@ -239,6 +239,15 @@ impl Savepoint {
     /// Releases the savepoint into the group and waits until the group is committed.
     pub async fn commit(mut self) -> StoreResult<()> {
         let mut writer = self.writer.take().expect("a savepoint commits once");
+        if !writer.open || writer.interrupted {
+            // Its group was rolled back during its turn (its savepoint could not be
+            // opened): nothing of it can commit.
+            writer.savepoint_deferred = false;
+            drop(writer);
+            return Err(StoreError::Unavailable(
+                "the write's transaction was rolled back; retry".into(),
+            ));
+        }
         // A writer that ran no statement never opened its savepoint: the last writer's
         // ending is still the one to send.
         if !std::mem::take(&mut writer.savepoint_deferred) {

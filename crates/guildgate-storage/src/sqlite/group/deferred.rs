@@ -23,8 +23,9 @@ use sqlx::{Describe, Either, Execute, Executor, Sqlite};
 
 use super::{Ending, Writer};
 
-/// The bookkeeping that can ride in front of a statement: it cannot fail unless the
-/// writer's flags are already wrong.
+/// The bookkeeping that can ride in front of a statement. It fails only when the writer's
+/// flags are wrong or SQLite has rolled the transaction back on its own (a full disk, an
+/// I/O error); either way the writer is then left interrupted.
 const OPEN: &str = "SAVEPOINT write";
 const RELEASE_AND_OPEN: &str = "RELEASE write; SAVEPOINT write";
 
@@ -140,7 +141,9 @@ impl<'c> Executor<'c> for &'c mut Writer {
         'c: 'e,
         E: 'q + Execute<'q, Sqlite>,
     {
-        if self.interrupted {
+        // Interrupted, or the group was rolled back during this turn (`fail_group`): no
+        // statement may run outside the shared transaction.
+        if self.interrupted || !self.open {
             return stream::once(async { Err(refused()) }).boxed();
         }
         let Some((prefix, statements)) = self.owed() else {
@@ -191,6 +194,10 @@ impl<'c> Executor<'c> for &'c mut Writer {
         'c: 'e,
         E: 'q + Execute<'q, Sqlite>,
     {
+        if self.owed().is_none() && !self.interrupted && self.open {
+            // sqlx's own, which stops SQLite after the first row.
+            return self.conn.fetch_optional(query);
+        }
         Box::pin(async move {
             let mut steps = self.fetch_many(query);
             while let Some(step) = steps.try_next().await? {
