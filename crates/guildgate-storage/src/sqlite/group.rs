@@ -24,9 +24,9 @@ use sqlx::{Executor, SqliteConnection};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
 
 use super::write_tx::insert_audit_rows;
+use crate::{StoreError, StoreResult};
 
 mod deferred;
-use crate::{StoreError, StoreResult};
 
 pub struct Writer {
     conn: SqliteConnection,
@@ -239,7 +239,7 @@ impl Savepoint {
     /// Releases the savepoint into the group and waits until the group is committed.
     pub async fn commit(mut self) -> StoreResult<()> {
         let mut writer = self.writer.take().expect("a savepoint commits once");
-        if !writer.open || writer.interrupted {
+        if writer.refuses_statements() {
             // Its group was rolled back during its turn (its savepoint could not be
             // opened): nothing of it can commit.
             writer.savepoint_deferred = false;

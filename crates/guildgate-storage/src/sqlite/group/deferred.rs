@@ -50,6 +50,12 @@ impl Writer {
         })
     }
 
+    /// Interrupted, or the group was rolled back during this turn (`fail_group`): no
+    /// statement may run outside the shared transaction.
+    pub(super) fn refuses_statements(&self) -> bool {
+        self.interrupted || !self.open
+    }
+
     /// The owed bookkeeping ran: the savepoint is open.
     fn savepoint_opened(&mut self) {
         self.savepoint_deferred = false;
@@ -141,9 +147,7 @@ impl<'c> Executor<'c> for &'c mut Writer {
         'c: 'e,
         E: 'q + Execute<'q, Sqlite>,
     {
-        // Interrupted, or the group was rolled back during this turn (`fail_group`): no
-        // statement may run outside the shared transaction.
-        if self.interrupted || !self.open {
+        if self.refuses_statements() {
             return stream::once(async { Err(refused()) }).boxed();
         }
         let Some((prefix, statements)) = self.owed() else {
@@ -194,7 +198,7 @@ impl<'c> Executor<'c> for &'c mut Writer {
         'c: 'e,
         E: 'q + Execute<'q, Sqlite>,
     {
-        if self.owed().is_none() && !self.interrupted && self.open {
+        if self.owed().is_none() && !self.refuses_statements() {
             // sqlx's own, which stops SQLite after the first row.
             return self.conn.fetch_optional(query);
         }
