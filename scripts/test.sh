@@ -73,6 +73,17 @@ echo "== the suite on SQLite"
 run_suite
 echo "== the suite on PostgreSQL (127.0.0.1:$PG_PORT)"
 GUILDGATE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$PG_PORT/postgres" run_suite
+# A clean-clone CI run (.ci/run sets GUILDGATE_DROP_SPENT_BUILDS=1) has a few GB of disk:
+# the test build (~1.7 GB), the fuzz build (~1.1 GB) and the release build (~1.3 GB) would
+# not all fit at once, and a full disk shows up as a failed link. Each is removed once the
+# steps that use it are done; on a developer's machine they are kept for the next run.
+drop_spent_build() {
+  if [ "${GUILDGATE_DROP_SPENT_BUILDS:-0}" = 1 ]; then
+    rm -rf "$1"
+    echo "removed $1 (no later step uses it); free disk: $(df -h . | awk 'NR==2 {print $4}')"
+  fi
+}
+drop_spent_build target/debug
 # Every fuzz target for a short bounded time (GUILDGATE_FUZZ_SECONDS each, 0 skips). On
 # stable Rust without a sanitizer, which libFuzzer's coverage guidance still drives; the
 # long runs in docs/reliability.md use nightly with AddressSanitizer.
@@ -93,6 +104,7 @@ if [ "$FUZZ_SECONDS" != 0 ]; then
     fi
     grep -E "^stat::number_of_executed_units" "$FUZZ_LOG" || true
   done
+  drop_spent_build fuzz/target
 fi
 cargo build --release --locked --bin guildgate
 if [ -f ../shared/checks/quickstart.py ]; then
