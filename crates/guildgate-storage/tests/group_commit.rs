@@ -179,6 +179,132 @@ async fn writers_whose_first_statement_fails_or_that_run_none_leave_their_group_
     }
 }
 
+/// How the last writer of [`one_group`] ends.
+#[derive(Clone, Copy, PartialEq)]
+enum Last {
+    Commits,
+    GivesUp,
+    /// It stages an audit row with the first writer's row id: the group's `INSERT` fails.
+    RepeatsTheFirstAuditId,
+}
+
+/// `size` writers (guilds `first_id..`) that share one group: the first holds the
+/// connection until the rest are queued behind it, so the group commits once, after the
+/// last. Each inserts a guild and stages its audit row. Returns whether each writer's
+/// commit succeeded (`None` for one that gave up).
+async fn one_group(
+    store: &Arc<SqliteStore>,
+    first_id: u64,
+    size: u64,
+    last: Last,
+) -> Vec<Option<bool>> {
+    let events: Vec<AuditEvent> = (0..size)
+        .map(|i| {
+            let id = (first_id + i).to_string();
+            AuditEvent::cli(0, Some(&id), "guild.create", Some(&id))
+        })
+        .collect();
+    let mut first = store.begin().await.unwrap();
+    let mut rest = Vec::new();
+    for i in 1..size {
+        let store = store.clone();
+        let mut event = events[i as usize].clone();
+        let is_last = i == size - 1;
+        if is_last && last == Last::RepeatsTheFirstAuditId {
+            event.id = events[0].id.clone();
+        }
+        rest.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_guild(&guild(first_id + i)).await.unwrap();
+            tx.append_audit(&event).await.unwrap();
+            if is_last && last == Last::GivesUp {
+                drop(tx);
+                return None;
+            }
+            Some(tx.commit().await.is_ok())
+        }));
+    }
+    // The connection is handed over in the order it was asked for: once the rest are
+    // queued, the group's commit (asked for by the first writer's commit) comes last.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.insert_guild(&guild(first_id)).await.unwrap();
+    first.append_audit(&events[0]).await.unwrap();
+    let first = tokio::spawn(async move { first.commit().await.is_ok() });
+    let mut outcomes = vec![Some(first.await.unwrap())];
+    for writer in rest {
+        outcomes.push(writer.await.unwrap());
+    }
+    outcomes
+}
+
+/// A group ends in one round trip (last savepoint's ending, the group's audit rows,
+/// `COMMIT`) when it has at most 64 rows, in several beyond. Either way a group whose
+/// audit rows cannot go in fails as a whole: no writer is acknowledged, no change or row
+/// of it stays, and the next write commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_commits_with_all_its_audit_rows_or_fails_as_a_whole() {
+    let cases = [
+        (2, Last::Commits),
+        (40, Last::GivesUp),
+        (64, Last::Commits),
+        (100, Last::GivesUp),
+        (2, Last::RepeatsTheFirstAuditId),
+        (64, Last::RepeatsTheFirstAuditId),
+        (100, Last::RepeatsTheFirstAuditId),
+    ];
+    for (size, last) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/g.db", dir.path().display());
+        let store = open(&dir).await;
+        const FIRST: u64 = 100_000_000_000_000_000;
+        let outcomes = one_group(&store, FIRST, size, last).await;
+        let fails = last == Last::RepeatsTheFirstAuditId;
+        for (i, outcome) in outcomes.iter().enumerate() {
+            let expected = match last {
+                Last::GivesUp if i as u64 == size - 1 => None,
+                _ => Some(!fails),
+            };
+            assert_eq!(
+                *outcome,
+                expected,
+                "writer {i} of {size} ({})",
+                if fails { "failing group" } else { "group" }
+            );
+        }
+        // The writer works on after a failed group.
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_guild(&guild(300_000_000_000_000_000))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        store.close().await;
+
+        let reopened = open(&dir).await;
+        for (i, outcome) in outcomes.iter().enumerate() {
+            let id = (FIRST + i as u64).to_string();
+            let kept = *outcome == Some(true);
+            assert_eq!(
+                reopened.guild(&id).await.unwrap().is_some(),
+                kept,
+                "guild {i} of {size}"
+            );
+            assert_eq!(
+                audit_rows_of(&url, &id).await.len(),
+                usize::from(kept),
+                "audit row {i} of {size}"
+            );
+        }
+        assert!(
+            reopened
+                .guild("300000000000000000")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        reopened.close().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writers_cut_off_at_any_point_cost_no_acknowledged_write_and_leave_the_writer_working() {
     let dir = tempfile::tempdir().unwrap();

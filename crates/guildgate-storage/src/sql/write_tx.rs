@@ -581,12 +581,12 @@ impl WriteTx for BackendTx {
 /// Rows per `INSERT` statement: one hand-off to SQLite's worker thread carries this many.
 /// A batch goes in as statements of power-of-two sizes up to this, so the few statement
 /// texts there are stay prepared: a text per batch size would be parsed for most batches.
-const AUDIT_ROWS_PER_STATEMENT: usize = 64;
+pub(crate) const AUDIT_ROWS_PER_STATEMENT: usize = 64;
 const AUDIT_STATEMENT_SIZES: usize = AUDIT_ROWS_PER_STATEMENT.trailing_zeros() as usize + 1;
 const AUDIT_COLUMNS: usize = 16;
 
 /// The multi-row `INSERT` for `rows` audit rows.
-fn audit_insert_sql(rows: usize) -> String {
+pub(crate) fn audit_insert_sql(rows: usize) -> String {
     use std::fmt::Write as _;
     let mut sql = String::from(
         "INSERT INTO audit_log (id, at, guild_id, actor_source, actor_user_id, token_id, \
@@ -623,27 +623,35 @@ where
         let (chunk, after) = rest.split_at(size);
         rest = after;
         let sql = STATEMENTS[size.trailing_zeros() as usize].get_or_init(|| audit_insert_sql(size));
-        let mut query = sqlx::query(sql);
-        for e in chunk {
-            query = query
-                .bind(&e.id)
-                .bind(e.at)
-                .bind(&e.guild_id)
-                .bind(e.actor_source.as_str())
-                .bind(&e.actor_user_id)
-                .bind(&e.token_id)
-                .bind(&e.token_name)
-                .bind(&e.action)
-                .bind(&e.method)
-                .bind(&e.path)
-                .bind(&e.outcome)
-                .bind(e.status.map(i64::from))
-                .bind(&e.request_id)
-                .bind(&e.ip)
-                .bind(&e.target)
-                .bind(e.surface);
-        }
-        query.execute(&mut *conn).await?;
+        bind_audit_rows(sqlx::query(sql), chunk)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
+}
+
+type Query<'q> = sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>>;
+
+/// Binds `events` in the column order of [`audit_insert_sql`].
+pub(crate) fn bind_audit_rows<'q>(mut query: Query<'q>, events: &'q [AuditEvent]) -> Query<'q> {
+    for e in events {
+        query = query
+            .bind(&e.id)
+            .bind(e.at)
+            .bind(&e.guild_id)
+            .bind(e.actor_source.as_str())
+            .bind(&e.actor_user_id)
+            .bind(&e.token_id)
+            .bind(&e.token_name)
+            .bind(&e.action)
+            .bind(&e.method)
+            .bind(&e.path)
+            .bind(&e.outcome)
+            .bind(e.status.map(i64::from))
+            .bind(&e.request_id)
+            .bind(&e.ip)
+            .bind(&e.target)
+            .bind(e.surface);
+    }
+    query
 }

@@ -13,17 +13,20 @@
 //! writer committed, rolled back to when it was dropped without commit (the other
 //! savepoints of the group are untouched). That `RELEASE write; SAVEPOINT write` in turn
 //! rides in front of the writer's first statement (`deferred.rs`), so a one-statement
-//! write costs one round trip. If `COMMIT` or any of these fails, every writer of the
-//! group gets the error and none of their changes stay.
+//! write costs one round trip. The group ends in one more: the last savepoint's ending,
+//! the group's audit rows and `COMMIT` in one text. If `COMMIT` or any of these fails,
+//! every writer of the group gets the error and none of their changes stay.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use guildgate_core::audit::AuditEvent;
 use sqlx::{Executor, SqliteConnection};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
 
-use super::write_tx::insert_audit_rows;
+use super::write_tx::{
+    AUDIT_ROWS_PER_STATEMENT, audit_insert_sql, bind_audit_rows, insert_audit_rows,
+};
 use crate::{StoreError, StoreResult};
 
 mod deferred;
@@ -103,26 +106,42 @@ impl Writer {
     /// rolled back and its writers told.
     async fn commit_open_group(&mut self) -> StoreResult<()> {
         let audit = std::mem::take(&mut self.audit);
-        if !audit.is_empty() {
-            // Ending the last savepoint first also proves the shared transaction is still
-            // open: were it not, the rows must not go in on their own.
-            self.bookkeeping(match self.unfinished {
-                Some(Ending::Rollback) => "ROLLBACK TO write; RELEASE write",
-                _ => "RELEASE write",
-            })
-            .await?;
-            self.unfinished = None;
-            self.interrupted = true;
-            let inserted = insert_audit_rows(&mut self.conn, &audit).await;
-            self.interrupted = false;
-            self.fail_group_unless_ok(inserted).await?;
+        match (self.unfinished, audit.len()) {
+            // COMMIT keeps an unreleased savepoint's changes: only an abandoned one is undone.
+            (ending, 0) => {
+                self.bookkeeping(match ending {
+                    Some(Ending::Rollback) => "ROLLBACK TO write; RELEASE write; COMMIT",
+                    _ => "COMMIT",
+                })
+                .await?
+            }
+            // The usual case, in one round trip while every writer waits: SQLite stops at
+            // the first statement that fails, so the rows never go in on their own.
+            (Some(ending), 1..=AUDIT_ROWS_PER_STATEMENT) => {
+                self.interrupted = true;
+                let done = bind_audit_rows(sqlx::query(finish_sql(ending, audit.len())), &audit)
+                    .execute(&mut self.conn)
+                    .await;
+                self.interrupted = false;
+                self.fail_group_unless_ok(done.map(|_| ()).map_err(StoreError::from))
+                    .await?;
+            }
+            (ending, _) => {
+                // Ending the last savepoint first also proves the shared transaction is
+                // still open: were it not, the rows must not go in on their own.
+                self.bookkeeping(match ending {
+                    Some(Ending::Rollback) => "ROLLBACK TO write; RELEASE write",
+                    _ => "RELEASE write",
+                })
+                .await?;
+                self.unfinished = None;
+                self.interrupted = true;
+                let inserted = insert_audit_rows(&mut self.conn, &audit).await;
+                self.interrupted = false;
+                self.fail_group_unless_ok(inserted).await?;
+                self.bookkeeping("COMMIT").await?;
+            }
         }
-        // COMMIT keeps an unreleased savepoint's changes: only an abandoned one is undone.
-        self.bookkeeping(match self.unfinished {
-            Some(Ending::Rollback) => "ROLLBACK TO write; RELEASE write; COMMIT",
-            _ => "COMMIT",
-        })
-        .await?;
         self.open = false;
         self.unfinished = None;
         Ok(())
@@ -133,6 +152,20 @@ impl Writer {
             let _ = waiter.send(outcome.clone());
         }
     }
+}
+
+/// The end of a group with `rows` audit rows (1 to [`AUDIT_ROWS_PER_STATEMENT`]) as one
+/// text: the last savepoint's ending, the rows' `INSERT`, `COMMIT`. Each text is built
+/// once and kept prepared.
+fn finish_sql(ending: Ending, rows: usize) -> &'static str {
+    type Texts = [OnceLock<String>; AUDIT_ROWS_PER_STATEMENT];
+    static AFTER_RELEASE: Texts = [const { OnceLock::new() }; AUDIT_ROWS_PER_STATEMENT];
+    static AFTER_ROLLBACK: Texts = [const { OnceLock::new() }; AUDIT_ROWS_PER_STATEMENT];
+    let (texts, ending) = match ending {
+        Ending::Release => (&AFTER_RELEASE, "RELEASE write"),
+        Ending::Rollback => (&AFTER_ROLLBACK, "ROLLBACK TO write; RELEASE write"),
+    };
+    texts[rows - 1].get_or_init(|| format!("{ending}; {}; COMMIT", audit_insert_sql(rows)))
 }
 
 /// Runs one of the statements every write repeats as a cached prepared statement (a bare
