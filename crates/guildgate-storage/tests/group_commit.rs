@@ -408,3 +408,31 @@ async fn a_write_by_another_process_is_seen_within_a_second() {
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_eq!(server.strikes(&g.id, &PAGE).await.unwrap().data.len(), 1);
 }
+
+/// A group is acknowledged only after its WAL is fsynced, off the connection. When that
+/// fsync cannot be done (here the WAL is removed from under the server), no writer of the
+/// group is told its write succeeded, every later write is refused with the reason, and
+/// reads go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failed_fsync_of_the_wal_nothing_more_is_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    const BEFORE: u64 = 100_000_000_000_000_001;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_guild(&guild(BEFORE)).await.unwrap();
+    tx.commit().await.unwrap();
+
+    std::fs::remove_file(dir.path().join("g.db-wal")).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_guild(&guild(BEFORE + 1)).await.unwrap();
+    let refused = tx.commit().await.expect_err("the fsync failed");
+    assert!(
+        refused
+            .to_string()
+            .contains("writes are refused until guildgate is restarted"),
+        "{refused}"
+    );
+    let later = store.begin().await.err().expect("later writes are refused");
+    assert!(later.to_string().contains("fsync"), "{later}");
+    assert!(store.guild(&BEFORE.to_string()).await.unwrap().is_some());
+}

@@ -30,6 +30,9 @@ use super::write_tx::{
 use crate::{StoreError, StoreResult};
 
 mod deferred;
+mod wal_sync;
+
+pub use wal_sync::WalSync;
 
 pub struct Writer {
     conn: SqliteConnection,
@@ -179,12 +182,16 @@ async fn prepared(sql: &'static str, conn: &mut SqliteConnection) -> Result<(), 
 pub struct GroupWriter {
     writer: Arc<Mutex<Writer>>,
     wake: Arc<Notify>,
+    /// When set, `conn` runs `synchronous=NORMAL` and each group is fsynced here, after
+    /// its `COMMIT` and off the connection, before its writers are answered (`wal_sync.rs`).
+    wal_sync: Option<Arc<WalSync>>,
 }
 
 impl GroupWriter {
     /// Takes over `conn` and starts the task that commits groups.
-    pub fn new(conn: SqliteConnection) -> Self {
+    pub fn new(conn: SqliteConnection, wal_sync: Option<WalSync>) -> Self {
         let group = GroupWriter {
+            wal_sync: wal_sync.map(Arc::new),
             writer: Arc::new(Mutex::new(Writer {
                 conn,
                 open: false,
@@ -209,6 +216,9 @@ impl GroupWriter {
     /// Starts a write: the connection, inside a fresh savepoint. The previous writer's
     /// savepoint is ended in the same round trip.
     pub async fn begin(&self) -> StoreResult<Savepoint> {
+        if self.wal_sync.as_ref().is_some_and(|sync| sync.has_failed()) {
+            return Err(StoreError::Unavailable(wal_sync::DISK_FAILED.into()));
+        }
         let mut writer = self.writer.clone().lock_owned().await;
         writer.recover().await;
         let sql = match (writer.open, writer.unfinished) {
@@ -235,15 +245,23 @@ impl GroupWriter {
         })
     }
 
-    /// Commits everything released so far and answers those writers.
+    /// Commits everything released so far and answers those writers once it is on disk.
     async fn commit_group(&self) {
         let mut writer = self.writer.lock().await;
         writer.recover().await;
-        if !writer.open {
+        if !writer.open || writer.commit_open_group().await.is_err() {
             return;
         }
-        if writer.commit_open_group().await.is_ok() {
+        let Some(wal_sync) = &self.wal_sync else {
             writer.answer_waiting(Ok(()));
+            return;
+        };
+        // The next writers take the connection while this group's fsync runs.
+        let committed = std::mem::take(&mut writer.waiting);
+        drop(writer);
+        let outcome = wal_sync.sync().await;
+        for waiter in committed {
+            let _ = waiter.send(outcome.clone());
         }
     }
 

@@ -152,6 +152,10 @@ impl SqliteStore {
             .connect()
             .await?;
         schema::migrate(&mut writer, migrate::SQLITE).await?;
+        let wal_sync = match durability {
+            Durability::Full => fsync_off_the_connection(&mut writer, &url).await?,
+            Durability::Normal => None,
+        };
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))
@@ -159,11 +163,35 @@ impl SqliteStore {
             .await?;
         Ok(Self {
             reader,
-            writer: GroupWriter::new(writer),
+            writer: GroupWriter::new(writer, wal_sync),
             auth_generation: Arc::default(),
             data_generation: Arc::default(),
             reads: Arc::default(),
             instance: crate::instance_name().into(),
         })
     }
+}
+
+/// Under `Durability::Full` with the database in WAL mode, the writer connection drops to
+/// `synchronous=NORMAL` and the group writer fsyncs the WAL itself before acknowledging
+/// (`group/wal_sync.rs`). Anything else (an in-memory database, a file system without
+/// WAL) keeps SQLite's own `synchronous=FULL`.
+async fn fsync_off_the_connection(
+    writer: &mut SqliteConnection,
+    url: &str,
+) -> StoreResult<Option<group::WalSync>> {
+    use sqlx::Executor;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *writer)
+        .await?;
+    let file: String =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(&mut *writer)
+            .await?;
+    if !mode.eq_ignore_ascii_case("wal") || file.is_empty() {
+        tracing::debug!(%url, %mode, "SQLite commits fsync inside COMMIT");
+        return Ok(None);
+    }
+    writer.execute("PRAGMA synchronous = NORMAL").await?;
+    Ok(Some(group::WalSync::new(file.into())))
 }
