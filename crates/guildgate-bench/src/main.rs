@@ -9,7 +9,7 @@
 //! 4. HAProxy 2.6 and nginx 1.22 checking the bearer against a map of 10,000 keys and
 //!    limiting per key, in front of the bare route;
 //! 5. the destructive write (strike plus audit row) per second through HTTP, durable
-//!    (SQLite `synchronous=FULL`: fsync on every commit);
+//!    (`GUILDGATE_SQLITE_SYNCHRONOUS=full`: every write fsynced before it is answered);
 //! 7. RSS of `guildgate serve` with 100,000 tokens and 1,000,000 audit rows, and with
 //!    10,000 idle SSE subscribers (`sse`), each of which must still get the next event;
 //!
@@ -251,7 +251,7 @@ fn run(options: Options) {
         ratios.push(entry);
     }
     println!(
-        "\ndestructive write POST /strikes, synchronous=FULL, {} connections: {:.0} writes/s (target >= 15,000), p99 {:.3} ms, {} errors",
+        "\ndestructive write POST /strikes, durability full (fsynced before answered), {} connections: {:.0} writes/s (target >= 15,000), p99 {:.3} ms, {} errors",
         write_connections, writes.rps, writes.p99_ms, writes.errors
     );
     match memory {
@@ -281,7 +281,7 @@ fn run(options: Options) {
         "seconds_per_point": options.seconds,
         "reads": report::rows_json(&rows),
         "ratios": ratios,
-        "destructive_write": {"synchronous": "FULL", "connections": write_connections, "figures": writes},
+        "destructive_write": {"durability": "full: the WAL fsynced before each write is answered", "connections": write_connections, "figures": writes},
         "instances": scale_out,
         "sse_subscribers": subscribers.and_then(Result::ok),
         "memory": memory.map(|(rss, peak, requests)| json!({"tokens": 100_000, "audit_rows": 1_000_000, "rss_kib": rss, "peak_rss_kib": peak, "requests": requests})),

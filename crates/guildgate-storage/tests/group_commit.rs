@@ -58,6 +58,13 @@ async fn audit_rows_of(url: &str, id: &str) -> Vec<String> {
     .unwrap()
 }
 
+/// One write of guild `id`, acknowledged.
+async fn commit_guild(store: &SqliteStore, id: u64) {
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_guild(&guild(id)).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
 const PAGE: PageRequest = PageRequest {
     limit: 10,
     before: None,
@@ -126,9 +133,7 @@ async fn writers_whose_first_statement_fails_or_that_run_none_leave_their_group_
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     const TAKEN: u64 = 200_000_000_000_000_000;
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_guild(&guild(TAKEN)).await.unwrap();
-    tx.commit().await.unwrap();
+    commit_guild(&store, TAKEN).await;
 
     let mut writers = Vec::new();
     for i in 0..400u64 {
@@ -159,11 +164,7 @@ async fn writers_whose_first_statement_fails_or_that_run_none_leave_their_group_
     for writer in writers {
         writer.await.unwrap();
     }
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_guild(&guild(300_000_000_000_000_000))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    commit_guild(&store, 300_000_000_000_000_000).await;
     store.close().await;
 
     let reopened = open(&dir).await;
@@ -272,11 +273,7 @@ async fn a_group_commits_with_all_its_audit_rows_or_fails_as_a_whole() {
             );
         }
         // The writer works on after a failed group.
-        let mut tx = store.begin().await.unwrap();
-        tx.insert_guild(&guild(300_000_000_000_000_000))
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        commit_guild(&store, 300_000_000_000_000_000).await;
         store.close().await;
 
         let reopened = open(&dir).await;
@@ -418,9 +415,7 @@ async fn after_a_failed_fsync_of_the_wal_nothing_more_is_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     const BEFORE: u64 = 100_000_000_000_000_001;
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_guild(&guild(BEFORE)).await.unwrap();
-    tx.commit().await.unwrap();
+    commit_guild(&store, BEFORE).await;
 
     std::fs::remove_file(dir.path().join("g.db-wal")).unwrap();
     let mut tx = store.begin().await.unwrap();
