@@ -93,7 +93,7 @@ impl Writer {
         self.unfinished = None;
         self.savepoint_deferred = false;
         self.audit.clear();
-        self.answer_waiting(Err(cause.to_owned()));
+        self.answer_waiting(Err(format!("commit failed: {cause}")));
     }
 
     /// Whoever takes the connection after an interrupted statement starts from a known
@@ -249,7 +249,16 @@ impl GroupWriter {
     async fn commit_group(&self) {
         let mut writer = self.writer.lock().await;
         writer.recover().await;
-        if !writer.open || writer.commit_open_group().await.is_err() {
+        if !writer.open {
+            return;
+        }
+        if self.wal_sync.as_ref().is_some_and(|sync| sync.has_failed()) {
+            // Committed now, these writes would be seen and perhaps kept, while their
+            // writers are refused.
+            writer.fail_group(wal_sync::DISK_FAILED).await;
+            return;
+        }
+        if writer.commit_open_group().await.is_err() {
             return;
         }
         let Some(wal_sync) = &self.wal_sync else {
@@ -311,7 +320,7 @@ impl Savepoint {
         self.wake.notify_one();
         match wait.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(cause)) => Err(StoreError::Unavailable(format!("commit failed: {cause}"))),
+            Ok(Err(cause)) => Err(StoreError::Unavailable(cause)),
             Err(_) => Err(StoreError::Unavailable("the writer stopped".into())),
         }
     }

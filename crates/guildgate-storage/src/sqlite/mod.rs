@@ -78,8 +78,9 @@ use crate::{StoreError, StoreResult};
 /// When a commit reaches the disk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Durability {
-    /// `synchronous=FULL`: every commit is fsynced before it is acknowledged; nothing
-    /// acknowledged is lost, even to a power cut.
+    /// Every commit is fsynced before it is acknowledged; nothing acknowledged is lost,
+    /// even to a power cut. In WAL mode guildgate runs that fsync itself, off the writer
+    /// connection (`group/wal_sync.rs`); otherwise SQLite's `synchronous=FULL` does.
     #[default]
     Full,
     /// `synchronous=NORMAL` in WAL mode: commits survive a crash of guildgate but the last
@@ -192,6 +193,13 @@ async fn fsync_off_the_connection(
         tracing::debug!(%url, %mode, "SQLite commits fsync inside COMMIT");
         return Ok(None);
     }
+    let wal_sync = match group::WalSync::open(file.into()) {
+        Ok(wal_sync) => wal_sync,
+        Err(err) => {
+            tracing::warn!(%url, %err, "cannot open the WAL to fsync it: SQLite fsyncs inside COMMIT");
+            return Ok(None);
+        }
+    };
     writer.execute("PRAGMA synchronous = NORMAL").await?;
-    Ok(Some(group::WalSync::new(file.into())))
+    Ok(Some(wal_sync))
 }

@@ -8,13 +8,15 @@
 //! writers are acknowledged only after a `fdatasync` that began after their `COMMIT`
 //! returned: everything acknowledged is on disk, as under `FULL`.
 //!
-//! What differs from `FULL`: for the length of that fsync a committed write can be read
-//! before it is acknowledged, and a power cut inside that window can take it (never
-//! acknowledged) away again.
+//! What differs from `FULL`: from `COMMIT` to the end of that fsync a committed write can
+//! be read before it is acknowledged, and a power cut inside that window can take it
+//! (never acknowledged) away again.
 //!
-//! A failed fsync leaves it unknown what reached the disk, and a later fsync may report
-//! success for pages the kernel has already dropped; so, as PostgreSQL does, writes are
-//! refused from then on until guildgate is restarted.
+//! A failed fsync leaves it unknown what reached the disk, and a later fsync of the same
+//! file may report success for pages the kernel has already dropped (Linux reports a
+//! writeback error once). So the first failure is final: syncs run one at a time and each
+//! checks for an earlier failure first, and from then on every write is refused until
+//! guildgate is restarted.
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
@@ -24,23 +26,31 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct WalSync {
     wal: PathBuf,
-    /// The WAL, open for fsync, with its inode: reopened should the file be replaced.
-    open: Mutex<Option<(File, u64)>>,
+    /// The WAL SQLite writes, opened once (after the store's migrations, so it exists), and
+    /// its inode. Syncs run one at a time under this lock.
+    file: Mutex<(File, u64)>,
     failed: AtomicBool,
 }
 
-pub const DISK_FAILED: &str = "the database's disk reported an error on fsync, so what reached it is unknown: writes are refused until guildgate is restarted (check the disk and the server's log first)";
+/// The answer to a group whose fsync failed.
+pub const SYNC_FAILED: &str = "the database's disk reported an error on fsync: whether this write was kept is unknown (check before retrying), and writes are refused until guildgate is restarted (check the disk and the server's log first)";
+
+/// The answer to every write after that.
+pub const DISK_FAILED: &str = "an earlier fsync of the database failed, so what reached the disk is unknown: writes are refused until guildgate is restarted (check the disk and the server's log first)";
 
 impl WalSync {
-    /// For the database file at `database`.
-    pub fn new(database: PathBuf) -> Self {
+    /// For the database file at `database`, whose WAL must exist.
+    pub fn open(database: PathBuf) -> std::io::Result<Self> {
         let mut wal = database.into_os_string();
         wal.push("-wal");
-        WalSync {
-            wal: wal.into(),
-            open: Mutex::new(None),
+        let wal = PathBuf::from(wal);
+        let file = File::open(&wal)?;
+        let inode = file.metadata()?.ino();
+        Ok(WalSync {
+            wal,
+            file: Mutex::new((file, inode)),
             failed: AtomicBool::new(false),
-        }
+        })
     }
 
     pub fn has_failed(&self) -> bool {
@@ -49,27 +59,29 @@ impl WalSync {
 
     /// Makes everything committed so far durable, on a blocking thread.
     pub async fn sync(self: &std::sync::Arc<Self>) -> Result<(), String> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.sync_now())
+            .await
+            .unwrap_or_else(|join| Err(format!("the fsync did not finish: {join}")))
+    }
+
+    fn sync_now(&self) -> Result<(), String> {
+        let file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if self.has_failed() {
             return Err(DISK_FAILED.into());
         }
-        let this = self.clone();
-        let done = tokio::task::spawn_blocking(move || this.sync_now())
-            .await
-            .unwrap_or_else(|join| Err(std::io::Error::other(join.to_string())));
-        done.map_err(|err| {
+        let (wal, inode) = &*file;
+        // A WAL removed or replaced under the server is not the file SQLite writes to
+        // through its own handle: syncing either would not make the writes durable.
+        let synced = match std::fs::metadata(&self.wal) {
+            Ok(now) if now.ino() == *inode => wal.sync_data(),
+            Ok(_) => Err(std::io::Error::other("the WAL file was replaced")),
+            Err(err) => Err(err),
+        };
+        synced.map_err(|err| {
             self.failed.store(true, Ordering::Release);
             tracing::error!(wal = %self.wal.display(), %err, "fsync of the WAL failed: refusing writes until restart");
-            DISK_FAILED.to_owned()
+            SYNC_FAILED.to_owned()
         })
-    }
-
-    fn sync_now(&self) -> std::io::Result<()> {
-        let inode = std::fs::metadata(&self.wal)?.ino();
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if open.as_ref().is_none_or(|(_, known)| *known != inode) {
-            *open = Some((File::open(&self.wal)?, inode));
-        }
-        let (file, _) = open.as_ref().expect("opened above");
-        file.sync_data()
     }
 }
