@@ -350,3 +350,47 @@ impl DerefMut for Savepoint {
         self.writer.as_mut().expect("live savepoint")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::{ConnectOptions, Connection};
+
+    /// A group still being written when an fsync fails is rolled back, not committed:
+    /// committed, its writes could be read (and perhaps kept) while its writers are
+    /// told they were refused.
+    #[tokio::test]
+    async fn a_group_under_way_when_an_fsync_fails_is_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.db");
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+        let mut conn = options.connect().await.unwrap();
+        conn.execute("CREATE TABLE t (n INTEGER)").await.unwrap();
+        let group = GroupWriter::new(conn, Some(WalSync::open(path.clone()).unwrap()));
+
+        let mut first = group.begin().await.unwrap();
+        first.execute("INSERT INTO t VALUES (1)").await.unwrap();
+        first.commit().await.unwrap();
+
+        let mut under_way = group.begin().await.unwrap();
+        under_way.execute("INSERT INTO t VALUES (2)").await.unwrap();
+        group.wal_sync.as_ref().unwrap().fail();
+        let refused = under_way.commit().await.expect_err("the disk failed");
+        assert!(
+            refused.to_string().contains("writes are refused"),
+            "{refused}"
+        );
+        assert!(group.begin().await.is_err(), "later writes are refused");
+
+        let mut reader = options.connect().await.unwrap();
+        let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(&mut reader)
+            .await
+            .unwrap();
+        assert_eq!(kept, [1], "only the write acknowledged before the failure");
+        reader.close().await.unwrap();
+    }
+}

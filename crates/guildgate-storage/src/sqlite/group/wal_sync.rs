@@ -53,6 +53,12 @@ impl WalSync {
         })
     }
 
+    /// As if an fsync had just failed.
+    #[cfg(test)]
+    pub(super) fn fail(&self) {
+        self.failed.store(true, Ordering::Release);
+    }
+
     pub fn has_failed(&self) -> bool {
         self.failed.load(Ordering::Acquire)
     }
