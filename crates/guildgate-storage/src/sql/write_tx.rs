@@ -630,7 +630,8 @@ where
     Ok(())
 }
 
-type Query<'q> = sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>>;
+/// A statement with its arguments, on this backend.
+pub(crate) type Query<'q> = sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>>;
 
 /// Binds `events` in the column order of [`audit_insert_sql`].
 pub(crate) fn bind_audit_rows<'q>(mut query: Query<'q>, events: &'q [AuditEvent]) -> Query<'q> {

@@ -25,7 +25,7 @@ use sqlx::{Executor, SqliteConnection};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
 
 use super::write_tx::{
-    AUDIT_ROWS_PER_STATEMENT, audit_insert_sql, bind_audit_rows, insert_audit_rows,
+    AUDIT_ROWS_PER_STATEMENT, Query, audit_insert_sql, bind_audit_rows, insert_audit_rows,
 };
 use crate::{StoreError, StoreResult};
 
@@ -64,15 +64,32 @@ enum Ending {
     Rollback,
 }
 
+impl Ending {
+    /// The statements that end the last writer's savepoint.
+    fn sql(self) -> &'static str {
+        match self {
+            Ending::Release => "RELEASE write",
+            Ending::Rollback => "ROLLBACK TO write; RELEASE write",
+        }
+    }
+}
+
 impl Writer {
-    /// Runs `sql` (bookkeeping only: savepoints, `BEGIN`, `COMMIT`). Should it fail, the
-    /// state of the shared transaction is unknown, so the whole group is rolled back and
-    /// its waiting writers are told; none of their changes stay.
+    /// Runs `sql` (bookkeeping only: savepoints, `BEGIN`, `COMMIT`) as a cached prepared
+    /// statement (a bare `&str` is parsed again each time, and these run for every write).
     async fn bookkeeping(&mut self, sql: &'static str) -> StoreResult<()> {
+        self.run_for_group(sqlx::query(sql)).await
+    }
+
+    /// Runs the group's own `query`: one round trip to SQLite's worker thread however
+    /// many statements it holds. Should it fail or be cut off, the state of the shared
+    /// transaction is unknown, so the whole group is rolled back and its waiting writers
+    /// are told; none of their changes stay.
+    async fn run_for_group(&mut self, query: Query<'_>) -> StoreResult<()> {
         self.interrupted = true;
-        let done = prepared(sql, &mut self.conn).await;
+        let done = query.execute(&mut self.conn).await;
         self.interrupted = false;
-        self.fail_group_unless_ok(done.map_err(StoreError::from))
+        self.fail_group_unless_ok(done.map(|_| ()).map_err(StoreError::from))
             .await
     }
 
@@ -121,22 +138,14 @@ impl Writer {
             // The usual case, in one round trip while every writer waits: SQLite stops at
             // the first statement that fails, so the rows never go in on their own.
             (Some(ending), 1..=AUDIT_ROWS_PER_STATEMENT) => {
-                self.interrupted = true;
-                let done = bind_audit_rows(sqlx::query(finish_sql(ending, audit.len())), &audit)
-                    .execute(&mut self.conn)
-                    .await;
-                self.interrupted = false;
-                self.fail_group_unless_ok(done.map(|_| ()).map_err(StoreError::from))
-                    .await?;
+                let finish = sqlx::query(finish_sql(ending, audit.len()));
+                self.run_for_group(bind_audit_rows(finish, &audit)).await?;
             }
             (ending, _) => {
                 // Ending the last savepoint first also proves the shared transaction is
                 // still open: were it not, the rows must not go in on their own.
-                self.bookkeeping(match ending {
-                    Some(Ending::Rollback) => "ROLLBACK TO write; RELEASE write",
-                    _ => "RELEASE write",
-                })
-                .await?;
+                self.bookkeeping(ending.unwrap_or(Ending::Release).sql())
+                    .await?;
                 self.unfinished = None;
                 self.interrupted = true;
                 let inserted = insert_audit_rows(&mut self.conn, &audit).await;
@@ -164,18 +173,11 @@ fn finish_sql(ending: Ending, rows: usize) -> &'static str {
     type Texts = [OnceLock<String>; AUDIT_ROWS_PER_STATEMENT];
     static AFTER_RELEASE: Texts = [const { OnceLock::new() }; AUDIT_ROWS_PER_STATEMENT];
     static AFTER_ROLLBACK: Texts = [const { OnceLock::new() }; AUDIT_ROWS_PER_STATEMENT];
-    let (texts, ending) = match ending {
-        Ending::Release => (&AFTER_RELEASE, "RELEASE write"),
-        Ending::Rollback => (&AFTER_ROLLBACK, "ROLLBACK TO write; RELEASE write"),
+    let texts = match ending {
+        Ending::Release => &AFTER_RELEASE,
+        Ending::Rollback => &AFTER_ROLLBACK,
     };
-    texts[rows - 1].get_or_init(|| format!("{ending}; {}; COMMIT", audit_insert_sql(rows)))
-}
-
-/// Runs one of the statements every write repeats as a cached prepared statement (a bare
-/// `&str` is parsed again each time, and these run for every write). Each is one round
-/// trip to SQLite's worker thread however many statements it holds.
-async fn prepared(sql: &'static str, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    sqlx::query(sql).execute(conn).await.map(|_| ())
+    texts[rows - 1].get_or_init(|| format!("{}; {}; COMMIT", ending.sql(), audit_insert_sql(rows)))
 }
 
 #[derive(Clone)]
