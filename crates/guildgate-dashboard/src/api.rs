@@ -232,7 +232,7 @@ fn window_token_id(uri: &axum::http::Uri) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The token id of a window call (routed by `route_session_calls`, so from the URI).
+/// The token id of a window call (routed by `SessionCallsLayer`, so from the URI).
 pub struct WindowToken(String);
 
 impl FromRequestParts<DashboardState> for WindowToken {

@@ -17,12 +17,18 @@ mod session;
 mod state;
 mod view;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
+use axum::extract::Request;
+use axum::middleware;
 use axum::response::Response;
 use axum::routing::{get, post};
 use tower::ServiceExt;
+use tower::util::Oneshot;
 
 pub use state::{DashboardConfig, DashboardState};
 
@@ -100,22 +106,74 @@ pub fn with_session_calls(app: Router, state: DashboardState) -> Router {
                 .delete(api::close_window),
         )
         .with_state(state);
-    app.layer(middleware::from_fn_with_state(
-        session_routes,
-        route_session_calls,
-    ))
+    app.layer(SessionCallsLayer(session_routes))
 }
 
-async fn route_session_calls(
-    State(session_routes): State<Router>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if api::is_session_window_call(&request) {
-        return match session_routes.oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
+/// Sends session window calls to the dashboard's routes, everything else on. A tower
+/// layer rather than `from_fn`, which clones and boxes for every call of the server: this
+/// one costs a look at the path.
+#[derive(Clone)]
+struct SessionCallsLayer(Router);
+
+impl<S> tower::Layer<S> for SessionCallsLayer {
+    type Service = SessionCalls<S>;
+
+    fn layer(&self, inner: S) -> SessionCalls<S> {
+        SessionCalls {
+            inner,
+            session_routes: self.0.clone(),
+        }
     }
-    next.run(request).await
+}
+
+#[derive(Clone)]
+struct SessionCalls<S> {
+    inner: S,
+    session_routes: Router,
+}
+
+impl<S> tower::Service<Request> for SessionCalls<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = SessionCallsFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if api::is_session_window_call(&request) {
+            return SessionCallsFuture::Session {
+                call: self.session_routes.clone().oneshot(request),
+            };
+        }
+        SessionCallsFuture::Other {
+            call: self.inner.call(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = Routed]
+    enum SessionCallsFuture<F> {
+        Session { #[pin] call: Oneshot<Router, Request> },
+        Other { #[pin] call: F },
+    }
+}
+
+impl<F> Future for SessionCallsFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            Routed::Session { call } => call.poll(cx),
+            Routed::Other { call } => call.poll(cx),
+        }
+    }
 }

@@ -8,9 +8,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, header};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use guildgate_core::limiter::Limiter;
 use guildgate_storage::redis_limits::RedisBuckets;
@@ -22,9 +21,12 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+mod request_timings;
+
+use request_timings::RequestTimings;
+pub use request_timings::TrackLayer;
+
 type Labels = Vec<(&'static str, String)>;
-/// surface, route, method, status class: all interned, so timing a call allocates nothing.
-type RequestLabels = [(&'static str, &'static str); 4];
 
 /// One limiter's figures so far.
 pub struct LimiterCounts {
@@ -55,10 +57,7 @@ pub struct Sources {
 }
 
 pub struct OpsMetrics {
-    requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
-    /// Each matched route's text (kept for the process's life: the routes are a fixed set,
-    /// so this stays as small as the router) and its surface.
-    routes: std::sync::RwLock<std::collections::HashMap<&'static str, &'static str>>,
+    requests: Arc<RequestTimings>,
     audit_commits: Histogram,
     started: Instant,
     sources: Sources,
@@ -72,35 +71,16 @@ impl OpsMetrics {
             .audit
             .observe_commits(Box::new(move |took| observed.observe(took.as_secs_f64())));
         Self {
-            requests: Family::new_with_constructor(latency_histogram),
-            routes: Default::default(),
+            requests: Arc::new(RequestTimings::new(surface_of)),
             audit_commits,
             started: Instant::now(),
             sources,
         }
     }
 
-    /// The route's interned text and its surface.
-    fn route(&self, matched: Option<&MatchedPath>) -> (&'static str, &'static str) {
-        let Some(route) = matched.map(MatchedPath::as_str) else {
-            return ("unmatched", "server");
-        };
-        if let Some((text, surface)) = self
-            .routes
-            .read()
-            .expect("route names")
-            .get_key_value(route)
-        {
-            return (text, surface);
-        }
-        let mut routes = self.routes.write().expect("route names");
-        if let Some((text, surface)) = routes.get_key_value(route) {
-            return (text, surface);
-        }
-        let text: &'static str = Box::leak(route.to_owned().into_boxed_str());
-        let surface = surface_of(text);
-        routes.insert(text, surface);
-        (text, surface)
+    /// The layer that times every call of the routes it wraps.
+    pub fn track_layer(&self) -> TrackLayer {
+        TrackLayer(self.requests.clone())
     }
 
     /// The limiter counts of one surface's state, for `Sources::limiters`.
@@ -141,44 +121,6 @@ fn is_shard(route: &str) -> bool {
         .any(|r| r.path == route)
 }
 
-/// Times every call of the public listener.
-pub async fn track(State(metrics): State<Arc<OpsMetrics>>, req: Request, next: Next) -> Response {
-    const STATUS_CLASSES: [&str; 6] = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
-    let (route, surface) = metrics.route(req.extensions().get::<MatchedPath>());
-    let method = method_label(req.method());
-    let started = Instant::now();
-    let response = next.run(req).await;
-    let class = usize::from(response.status().as_u16() / 100).min(5);
-    let labels = [
-        ("surface", surface),
-        ("route", route),
-        ("method", method),
-        ("status", STATUS_CLASSES[class]),
-    ];
-    metrics
-        .requests
-        .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
-    response
-}
-
-/// The method as a label; one that is not standard is `other`, so a client cannot grow
-/// the label set.
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        _ => "other",
-    }
-}
-
 fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
     let gauge: Gauge = Gauge::default();
     gauge.set(value);
@@ -190,11 +132,7 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
         Cow::Borrowed("app"),
         Cow::Borrowed("guildgate"),
     )));
-    registry.register(
-        "guildgate_http_request_duration_seconds",
-        "Calls answered, by surface, route, method and status class, with their latency.",
-        metrics.requests.clone(),
-    );
+    registry.register_collector(Box::new(metrics.requests.clone()));
     let decisions = Family::<Labels, Counter>::default();
     let unreachable = Family::<Labels, Counter>::default();
     for (surface, read) in &metrics.sources.limiters {

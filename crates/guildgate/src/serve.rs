@@ -182,10 +182,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             axum::routing::get(ready).with_state((store.clone(), redis.clone())),
         )
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            ops,
-            ops_metrics::track,
-        ));
+        .layer(ops.track_layer());
     let app = guildgate_dashboard::with_session_calls(app, dashboard);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, database = %redact_url(&config.database_url), "guildgate listening");
