@@ -146,9 +146,13 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         // The writer keeps every write statement prepared, and also each first statement
-        // with the savepoint bookkeeping in front of it (`group/deferred.rs`).
+        // with the savepoint bookkeeping in front of it (`group/deferred.rs`). Every write
+        // is a savepoint, and a savepoint's undo pages (its sub-journal) past 64 KiB go to
+        // a temporary file: an audit batch's did, a file made, written page by page and
+        // deleted for each batch. In memory they cost the pages and no system calls.
         let mut writer = options
             .clone()
+            .pragma("temp_store", "memory")
             .statement_cache_capacity(1_024)
             .connect()
             .await?;
