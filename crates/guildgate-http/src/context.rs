@@ -34,6 +34,10 @@ pub struct Surface {
     /// The surface's route table as (path, method, name), in the table's order: the
     /// router is built from it and a call's route is found in it.
     pub routes: Vec<RouteRow>,
+    /// Names of routes whose calls write no audit row: no key and nothing to protect
+    /// (liveness, the OpenAPI document). A load balancer's probe every few seconds would
+    /// otherwise grow the audit log, which is never purged, by rows no owner can list.
+    pub unaudited: Vec<&'static str>,
 }
 
 impl Surface {
@@ -216,7 +220,10 @@ pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next)
         let record = ctx.record();
         (
             record.audited,
-            record.caller.is_some() || ctx.route.is_some(),
+            record.caller.is_some()
+                || ctx
+                    .route
+                    .is_some_and(|(_, name)| !surface.unaudited.contains(&name)),
         )
     };
     if !audited && known {

@@ -5,8 +5,8 @@ use guildgate_core::crypto::{Sealer, SecretHasher, SecretKey};
 use guildgate_core::limiter::Limiter;
 use guildgate_core::limits::Rate;
 use guildgate_core::net::TrustedProxies;
-use guildgate_core::shard::SHARD_ROUTES;
 use guildgate_core::shard::signing::{ClientTokens, PublicTokens};
+use guildgate_core::shard::{RouteTier, SHARD_ROUTES};
 use guildgate_storage::{AuditSink, Store};
 
 use crate::authority::{LocalAuthority, ValidationAuthority};
@@ -103,6 +103,11 @@ impl ShardState {
             routes: SHARD_ROUTES
                 .iter()
                 .map(|r| (r.path, r.method, r.name))
+                .collect(),
+            unaudited: SHARD_ROUTES
+                .iter()
+                .filter(|r| r.tier == RouteTier::Open)
+                .map(|r| r.name)
                 .collect(),
         };
         Self(Arc::new(Inner {

@@ -59,6 +59,7 @@ impl TasksState {
                 .iter()
                 .map(|r| (r.path, r.method, r.name))
                 .collect(),
+            unaudited: Vec::new(),
         };
         Self(Arc::new(Inner {
             surface,

@@ -464,6 +464,47 @@ fn operators_metrics_count_calls_on_their_own_listener() {
 }
 
 #[test]
+fn liveness_probes_leave_the_audit_log_alone() {
+    let db = seeded();
+    let (port, metrics_port) = (free_port(), free_port());
+    let metrics_address = format!("127.0.0.1:{metrics_port}");
+    let mut server = serve(
+        &db,
+        port,
+        &[("GUILDGATE_METRICS_LISTEN", metrics_address.as_str())],
+        None,
+    );
+    for _ in 0..5 {
+        assert_eq!(http_get_with(port, "/health", "Accept: */*").0, 200);
+        assert_eq!(
+            http_get_with(port, "/api/v1/openapi.json", "Accept: */*").0,
+            200
+        );
+    }
+    // A refused call on a guild route is audited. The audit queue is written in order, so
+    // once it is empty, the probes' rows would be in too, had they any.
+    let strikes = format!("/api/public/v1/guilds/{GUILD}/strikes");
+    assert_eq!(http_get(port, &strikes, "arkpat_wrong").0, 401);
+    let mut text = scrape_metrics(metrics_port);
+    for _ in 0..100 {
+        if metric_sum(&text, "guildgate_audit_queue_depth", &[]) == 0.0
+            && metric_sum(&text, "guildgate_audit_rows_written_total", &[]) >= 1.0
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        text = scrape_metrics(metrics_port);
+    }
+    assert_eq!(
+        metric_sum(&text, "guildgate_audit_rows_written_total", &[]),
+        1.0,
+        "only the refused call is audited\n{text}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
 fn json_logs_carry_each_calls_request_id() {
     let db = seeded();
     let port = free_port();
