@@ -393,14 +393,7 @@ fn operators_metrics_count_calls_on_their_own_listener() {
         "token", "mint", "--guild", GUILD, "--user", OWNER, "--name", "bot",
     ]);
     let secret = minted["token"].as_str().unwrap().to_owned();
-    let (port, metrics_port) = (free_port(), free_port());
-    let metrics_address = format!("127.0.0.1:{metrics_port}");
-    let mut server = serve(
-        &db,
-        port,
-        &[("GUILDGATE_METRICS_LISTEN", metrics_address.as_str())],
-        None,
-    );
+    let (mut server, port, metrics_port) = serve_with_metrics(&db);
     let strikes = format!("/api/public/v1/guilds/{GUILD}/strikes");
     for _ in 0..3 {
         assert_eq!(http_get(port, &strikes, &secret).0, 200);
@@ -410,14 +403,7 @@ fn operators_metrics_count_calls_on_their_own_listener() {
     assert_eq!(http_get(port, "/metrics", "").0, 404);
     std::thread::sleep(std::time::Duration::from_millis(100));
     // The reads' audit rows are committed by the batch writer shortly after the answers.
-    let mut text = scrape_metrics(metrics_port);
-    for _ in 0..100 {
-        if metric_sum(&text, "guildgate_audit_queue_depth", &[]) == 0.0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        text = scrape_metrics(metrics_port);
-    }
+    let text = scrape_once_audit_written(metrics_port, 3.0);
     // The whole scrape is valid exposition text.
     prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
     let value = |metric: &str, labels: &[(&str, &str)]| metric_sum(&text, metric, labels);
@@ -466,14 +452,7 @@ fn operators_metrics_count_calls_on_their_own_listener() {
 #[test]
 fn liveness_probes_leave_the_audit_log_alone() {
     let db = seeded();
-    let (port, metrics_port) = (free_port(), free_port());
-    let metrics_address = format!("127.0.0.1:{metrics_port}");
-    let mut server = serve(
-        &db,
-        port,
-        &[("GUILDGATE_METRICS_LISTEN", metrics_address.as_str())],
-        None,
-    );
+    let (mut server, port, metrics_port) = serve_with_metrics(&db);
     for _ in 0..5 {
         assert_eq!(http_get_with(port, "/health", "Accept: */*").0, 200);
         assert_eq!(
@@ -485,16 +464,7 @@ fn liveness_probes_leave_the_audit_log_alone() {
     // once it is empty, the probes' rows would be in too, had they any.
     let strikes = format!("/api/public/v1/guilds/{GUILD}/strikes");
     assert_eq!(http_get(port, &strikes, "arkpat_wrong").0, 401);
-    let mut text = scrape_metrics(metrics_port);
-    for _ in 0..100 {
-        if metric_sum(&text, "guildgate_audit_queue_depth", &[]) == 0.0
-            && metric_sum(&text, "guildgate_audit_rows_written_total", &[]) >= 1.0
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        text = scrape_metrics(metrics_port);
-    }
+    let text = scrape_once_audit_written(metrics_port, 1.0);
     assert_eq!(
         metric_sum(&text, "guildgate_audit_rows_written_total", &[]),
         1.0,

@@ -318,6 +318,36 @@ pub fn wait_for(port: u16) {
 }
 
 /// The operators' metrics served on `port`, as text.
+/// `guildgate serve` on `db` with the operators' metrics on a listener of their own:
+/// (the server, its port, the metrics port).
+pub fn serve_with_metrics(db: &Db) -> (std::process::Child, u16, u16) {
+    let (port, metrics_port) = (free_port(), free_port());
+    let metrics_address = format!("127.0.0.1:{metrics_port}");
+    let server = serve(
+        db,
+        port,
+        &[("GUILDGATE_METRICS_LISTEN", metrics_address.as_str())],
+        None,
+    );
+    (server, port, metrics_port)
+}
+
+/// A scrape taken once the batched audit writer has nothing queued and has written at
+/// least `rows` rows (or after five seconds, for the caller's assertions to explain).
+pub fn scrape_once_audit_written(metrics_port: u16, rows: f64) -> String {
+    let mut text = scrape_metrics(metrics_port);
+    for _ in 0..100 {
+        if metric_sum(&text, "guildgate_audit_queue_depth", &[]) == 0.0
+            && metric_sum(&text, "guildgate_audit_rows_written_total", &[]) >= rows
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        text = scrape_metrics(metrics_port);
+    }
+    text
+}
+
 pub fn scrape_metrics(port: u16) -> String {
     let (status, raw) = http_get(port, "/metrics", "");
     assert_eq!(status, 200, "{raw}");
