@@ -29,6 +29,9 @@ pub async fn serve(
     client_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    // Turns every route into its service once. A route added without state (the OpenAPI
+    // document, the fallback) would otherwise be built again, with its layers, per call.
+    let app = app.with_state(());
     // Told to every connection at shutdown; its receivers are the connections still open.
     let (signal_tx, signal_rx) = tokio::sync::watch::channel(());
     let (close_tx, close_rx) = tokio::sync::watch::channel(());

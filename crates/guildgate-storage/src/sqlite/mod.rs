@@ -146,17 +146,21 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         // The writer keeps every write statement prepared, and also each first statement
-        // with the savepoint bookkeeping in front of it (`group/deferred.rs`). Every write
-        // is a savepoint, and a savepoint's undo pages (its sub-journal) past 64 KiB go to
-        // a temporary file: an audit batch's did, a file made, written page by page and
-        // deleted for each batch. In memory they cost the pages and no system calls.
+        // with the savepoint bookkeeping in front of it (`group/deferred.rs`).
         let mut writer = options
             .clone()
-            .pragma("temp_store", "memory")
             .statement_cache_capacity(1_024)
             .connect()
             .await?;
         schema::migrate(&mut writer, migrate::SQLITE).await?;
+        // Every write is a savepoint, and a savepoint's undo pages (its sub-journal) past
+        // 64 KiB go to a temporary file: an audit batch's did, a file made, written page
+        // by page and deleted for each batch. In memory they cost the pages and no system
+        // calls. Set after the migrations, whose index builds may sort more than memory
+        // should hold.
+        sqlx::query("PRAGMA temp_store = memory")
+            .execute(&mut writer)
+            .await?;
         let wal_sync = match durability {
             Durability::Full => fsync_off_the_connection(&mut writer, &url).await?,
             Durability::Normal => None,

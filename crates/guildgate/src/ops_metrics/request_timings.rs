@@ -40,9 +40,8 @@ const UNMATCHED: &str = "unmatched";
 /// One histogram, kept in atomics.
 #[derive(Default)]
 struct AtomicHistogram {
-    /// Per bucket, not cumulative; the last is `+Inf`.
+    /// Per bucket, not cumulative; the last is `+Inf`. Their total is the count.
     counts: [AtomicU64; BOUNDS + 1],
-    count: AtomicU64,
     sum_nanos: AtomicU64,
 }
 
@@ -54,7 +53,6 @@ impl AtomicHistogram {
             .unwrap_or(BOUNDS);
         self.counts[bucket].fetch_add(1, Ordering::Relaxed);
         self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
     }
 
     /// (sum in seconds, count, per-bucket (upper bound in seconds, count)), as the text
@@ -245,11 +243,12 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         let route = self.route(request.extensions().get::<MatchedPath>());
         let method = method_index(request.method());
+        let started = Instant::now();
         Timed {
             inner: self.inner.call(request),
             route,
             method,
-            started: Instant::now(),
+            started,
         }
     }
 }
