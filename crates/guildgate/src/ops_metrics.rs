@@ -39,9 +39,13 @@ pub struct LimiterCounts {
 /// Reads one limiter's figures.
 pub type DecisionCounts = Arc<dyn Fn() -> LimiterCounts + Send + Sync>;
 
+/// The same buckets as the request timings: 0.25 ms doubling to about 4 s.
 fn latency_histogram() -> Histogram {
-    // 0.25 ms to about 4 s.
-    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+    Histogram::new(exponential_buckets(
+        request_timings::FIRST_BOUND_NANOS as f64 / 1e9,
+        2.0,
+        request_timings::BOUNDS as u16,
+    ))
 }
 
 /// What the endpoint reads at each scrape, besides the request histograms it keeps.

@@ -27,8 +27,8 @@ const HELP: &str =
     "Calls answered, by surface, route, method and status class, with their latency.";
 
 /// The upper bounds, in nanoseconds: 0.25 ms doubling to about 4 s (then `+Inf`).
-const BOUNDS: usize = 15;
-const FIRST_BOUND_NANOS: u64 = 250_000;
+pub(super) const BOUNDS: usize = 15;
+pub(super) const FIRST_BOUND_NANOS: u64 = 250_000;
 
 const METHODS: [&str; 10] = [
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "other",

@@ -317,7 +317,6 @@ pub fn wait_for(port: u16) {
     }
 }
 
-/// The operators' metrics served on `port`, as text.
 /// `guildgate serve` on `db` with the operators' metrics on a listener of their own:
 /// (the server, its port, the metrics port).
 pub fn serve_with_metrics(db: &Db) -> (std::process::Child, u16, u16) {
@@ -348,6 +347,7 @@ pub fn scrape_once_audit_written(metrics_port: u16, rows: f64) -> String {
     text
 }
 
+/// The operators' metrics served on `port`, as text.
 pub fn scrape_metrics(port: u16) -> String {
     let (status, raw) = http_get(port, "/metrics", "");
     assert_eq!(status, 200, "{raw}");
