@@ -101,24 +101,40 @@ pub fn parse_status_category(value: &str) -> Result<&'static str, String> {
     }
 }
 
-/// ISO 8601: `2026-03-18T17:00:00` (no zone: UTC), with fractions, `Z` or an offset, or a
-/// bare date (midnight UTC). The error is the reference's message for `field`.
+/// ISO 8601: `2026-03-18T17:00:00` (no zone: UTC), with fractions, `Z` or an offset
+/// (`+02:00`, `+0200` or `+02`), minutes without seconds, or a bare date (midnight UTC).
+/// The error is the reference's message for `field`.
 pub fn parse_task_date(field: &str, value: &str) -> Result<Millis, String> {
     let message = || format!("Invalid {field} format. Use ISO 8601 UTC, e.g. 2026-03-18T17:00:00");
-    let value = value.trim();
-    let candidate = if value.len() == 10 {
-        format!("{value}T00:00:00Z")
-    } else if value.ends_with('Z') || value.ends_with('z') || has_offset(value) {
-        value.to_owned()
-    } else {
-        format!("{value}Z")
-    };
-    crate::clock::parse_rfc3339(&candidate).ok_or_else(message)
+    as_rfc3339(value.trim())
+        .and_then(|candidate| crate::clock::parse_rfc3339(&candidate))
+        .ok_or_else(message)
 }
 
-fn has_offset(value: &str) -> bool {
-    let time = value.split_once('T').map(|(_, t)| t).unwrap_or("");
-    time.contains('+') || time.contains('-')
+/// The RFC 3339 spelling of an ISO 8601 date-time in its extended format (RFC 3339 wants
+/// seconds and a zone written `Z` or `+hh:mm`; ISO 8601 lets both be shorter).
+fn as_rfc3339(value: &str) -> Option<String> {
+    if value.len() == 10 {
+        return Some(format!("{value}T00:00:00Z"));
+    }
+    let (date, time) = (value.get(..11)?, value.get(11..)?);
+    let (clock, zone) = match time.find(['Z', 'z', '+', '-']) {
+        Some(at) => time.split_at(at),
+        None => (time, ""),
+    };
+    let seconds = if clock.len() == 5 { ":00" } else { "" };
+    let zone = match zone.as_bytes() {
+        [] => "Z".to_owned(),
+        [sign @ (b'+' | b'-'), h1, h2] => {
+            format!("{}{}{}:00", *sign as char, *h1 as char, *h2 as char)
+        }
+        [sign @ (b'+' | b'-'), h1, h2, m1, m2] if m1.is_ascii_digit() => format!(
+            "{}{}{}:{}{}",
+            *sign as char, *h1 as char, *h2 as char, *m1 as char, *m2 as char
+        ),
+        _ => zone.to_owned(),
+    };
+    Some(format!("{date}{clock}{seconds}{zone}"))
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -268,6 +284,27 @@ mod tests {
             Ok(utc)
         );
         assert!(parse_task_date("due_date", "2026-03-18").is_ok());
+        for other_spelling in [
+            "2026-03-18T19:00:00+0200",
+            "2026-03-18T19:00:00+02",
+            "2026-03-18T17:00Z",
+            "2026-03-18T17:00",
+            "2026-03-18T15:00-0200",
+            "2026-03-18 17:00:00.000z",
+        ] {
+            assert_eq!(
+                parse_task_date("due_date", other_spelling),
+                Ok(utc),
+                "{other_spelling}"
+            );
+        }
+        for wrong in [
+            "2026-03-18T17",
+            "2026-03-18T17:00:00+2",
+            "2026-03-18T17:00:00+02:0",
+        ] {
+            assert!(parse_task_date("due_date", wrong).is_err(), "{wrong}");
+        }
         assert_eq!(
             parse_task_date("start_date", "18/03/2026").unwrap_err(),
             "Invalid start_date format. Use ISO 8601 UTC, e.g. 2026-03-18T17:00:00"

@@ -45,15 +45,13 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let value = value
         .to_str()
         .map_err(|_| ApiError::unauthorized("The Authorization header is not valid text."))?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
-        ApiError::unauthorized("The Authorization header must be `Bearer <token>`.")
-    })?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::unauthorized(
-            "The Authorization scheme must be Bearer.",
-        ));
-    }
-    Ok(token)
+    guildgate_http::bearer_credentials(value).ok_or_else(|| {
+        ApiError::unauthorized(if value.contains(' ') {
+            "The Authorization scheme must be Bearer."
+        } else {
+            "The Authorization header must be `Bearer <token>`."
+        })
+    })
 }
 
 fn idempotency_key(parts: &Parts) -> Result<Option<String>, ApiError> {

@@ -106,7 +106,7 @@ fn policy_for(matched: Option<&MatchedPath>, method: &Method) -> Option<&'static
     let path = matched?.as_str();
     POLICIES
         .iter()
-        .find(|p| p.path == path && p.method == method.as_str())
+        .find(|p| p.path == path && p.method == guildgate_http::table_method(method.as_str()))
 }
 
 /// The caller's address: the TCP peer, or the client a trusted proxy forwarded for.

@@ -38,6 +38,18 @@ pub struct Surface {
     /// (liveness, the OpenAPI document). A load balancer's probe every few seconds would
     /// otherwise grow the audit log, which is never purged, by rows no owner can list.
     pub unaudited: Vec<&'static str>,
+    /// How a known path called with a method it does not answer is refused.
+    pub wrong_method: WrongMethod,
+}
+
+/// The answer to a known path called with another method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WrongMethod {
+    /// 405 with axum's `Allow` header (HTTP's own answer).
+    NotAllowed,
+    /// `404 Route not found`: Arca's reference lists 400, 401, 403, 404 and 500 as the
+    /// only statuses, so a script written against it knows no 405.
+    RouteNotFound,
 }
 
 impl Surface {
@@ -45,7 +57,7 @@ impl Surface {
     fn find_route(&self, path: &str, method: &str) -> Option<(usize, &'static str)> {
         self.routes
             .iter()
-            .position(|r| r.0 == path && r.1 == method)
+            .position(|r| r.0 == path && r.1 == crate::table_method(method))
             .map(|i| (i, self.routes[i].2))
     }
 }
@@ -92,7 +104,7 @@ impl RequestContext {
         limiter: &Limiter,
         requests: &[BucketRequest],
     ) -> Result<(), MessageError> {
-        let access = if self.method == "GET" {
+        let access = if crate::table_method(&self.method) == "GET" {
             Access::Read
         } else {
             Access::Write
@@ -193,7 +205,11 @@ pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next)
         status = response.status().as_u16(),
         "answered"
     );
-    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && surface.wrong_method == WrongMethod::RouteNotFound
+    {
+        response = MessageError::not_found("Route").into_response();
+    } else if response.status() == StatusCode::METHOD_NOT_ALLOWED {
         // The body in this surface's shape; axum's Allow header stays.
         let allow = response.headers().get(header::ALLOW).cloned();
         response = MessageError::new(

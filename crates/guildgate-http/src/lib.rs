@@ -3,12 +3,14 @@
 //! that gives every call a request id, the client's address, rate-limit headers and an
 //! audit row. Each surface keeps only its own table, keys and handlers.
 
+mod bearer;
 mod context;
 mod error;
 mod table;
 
+pub use bearer::bearer_credentials;
 pub use context::{
-    CallRecord, KeyIdentity, RequestContext, Surface, client_ip, surface_middleware,
+    CallRecord, KeyIdentity, RequestContext, Surface, WrongMethod, client_ip, surface_middleware,
 };
 pub use error::{Answer, MessageError, Outcome};
-pub use table::{RouteRow, table_router};
+pub use table::{RouteRow, table_method, table_router};

@@ -18,6 +18,12 @@ fn method_filter(method: &str) -> MethodFilter {
     }
 }
 
+/// The method whose row of a route table answers a call: axum answers HEAD with the GET
+/// route (without its body), so a HEAD is checked, limited and audited as that GET.
+pub fn table_method(method: &str) -> &str {
+    if method == "HEAD" { "GET" } else { method }
+}
+
 /// `handler(name, filter)` gives each row its handler (and panics on an unknown name, so
 /// a table row without a handler fails the first test that builds the router).
 pub fn table_router<S: Clone + Send + Sync + 'static>(

@@ -27,6 +27,18 @@ impl Body {
         }
     }
 
+    /// Refuses a field outside `fields`: an option misspelled or not supported (a `dryRun`,
+    /// say) must not go unnoticed while the call goes ahead without it.
+    pub fn only(&self, what: &str, fields: &[&str]) -> Result<(), MessageError> {
+        match self.0.keys().find(|k| !fields.contains(&k.as_str())) {
+            Some(unknown) => Err(MessageError::bad_request(format!(
+                "Unknown {what} field '{unknown}'. Fields: {}",
+                fields.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
     pub fn get(&self, field: &str) -> Option<&Value> {
         self.0.get(field).filter(|v| !v.is_null())
     }

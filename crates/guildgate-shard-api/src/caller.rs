@@ -29,7 +29,7 @@ fn presented_key(parts: &Parts) -> Result<&str, MessageError> {
         })?
         .to_str()
         .map_err(|_| MessageError::unauthorized("Invalid API key"))?;
-    let key = value.strip_prefix("Bearer ").ok_or_else(|| {
+    let key = guildgate_http::bearer_credentials(value).ok_or_else(|| {
         MessageError::unauthorized("The Authorization header must use the Bearer prefix")
     })?;
     if !key.starts_with("scok_") {

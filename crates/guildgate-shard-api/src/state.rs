@@ -109,6 +109,7 @@ impl ShardState {
                 .filter(|r| r.tier == RouteTier::Open)
                 .map(|r| r.name)
                 .collect(),
+            wrong_method: guildgate_http::WrongMethod::NotAllowed,
         };
         Self(Arc::new(Inner {
             started_at: clock.now(),

@@ -22,10 +22,10 @@ impl FromRequest<TasksState> for JsonBody {
         let limit = state.config.body_limit;
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                TasksError::new(
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("Request body is larger than the limit of {limit} bytes"),
-                )
+                // 400, not 413: Arca's reference answers no other status for a bad body.
+                TasksError::bad_request(format!(
+                    "Request body is larger than the limit of {limit} bytes"
+                ))
             } else {
                 TasksError::bad_request("Request body could not be read")
             }
@@ -51,7 +51,16 @@ impl FromRequest<TasksState> for JsonBody {
 
 fn as_id(value: &Value) -> Option<i64> {
     match value {
-        Value::Number(n) => n.as_i64().filter(|v| *v > 0),
+        // A float with no fraction (`1.0`, `1e0`) names the same id: JSON has one number
+        // type, and some encoders write every number as a float.
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 9.0e15)
+                    .map(|f| f as i64)
+            })
+            .filter(|v| *v > 0),
         Value::String(s) => s.trim().parse::<i64>().ok().filter(|v| *v > 0),
         _ => None,
     }

@@ -47,7 +47,7 @@ fn presented_key(parts: &Parts) -> Result<&str, TasksError> {
                 "Missing API key. Send Authorization: Bearer arca_... or X-API-Key: arca_...",
             ));
         }
-        (Some(bearer), None) => bearer?.strip_prefix("Bearer ").ok_or_else(|| {
+        (Some(bearer), None) => guildgate_http::bearer_credentials(bearer?).ok_or_else(|| {
             TasksError::unauthorized("The Authorization header must use the Bearer prefix")
         })?,
         (None, Some(api_key)) => api_key?,

@@ -24,7 +24,9 @@ impl Default for TasksConfig {
             shared_limits: Default::default(),
             per_key: Rate::new(600, 600, 60),
             trusted_proxies: TrustedProxies::default(),
-            body_limit: 256 * 1024,
+            // Room for the longest description the API takes (100,000 characters) however
+            // a client escapes it: `\uXXXX` pairs make an astral character 12 bytes.
+            body_limit: 2 * 1024 * 1024,
         }
     }
 }
@@ -60,6 +62,7 @@ impl TasksState {
                 .map(|r| (r.path, r.method, r.name))
                 .collect(),
             unaudited: Vec::new(),
+            wrong_method: guildgate_http::WrongMethod::RouteNotFound,
         };
         Self(Arc::new(Inner {
             surface,

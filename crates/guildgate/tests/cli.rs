@@ -275,6 +275,10 @@ fn one_server_answers_both_surfaces_in_their_own_shapes() {
     let (status, text) = http_get(port, "/api/v1/nope", &key);
     assert_eq!(status, 404);
     assert!(text.ends_with("{\"error\":\"Route not found\"}"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("\r\nx-request-id: req_"),
+        "an unknown path's answer carries a request id too: {text}"
+    );
     let (status, text) = http_get(port, "/api/public/v1/nope", &key);
     assert_eq!(status, 404);
     assert!(text.contains("\"code\":\"NOT_FOUND\""), "{text}");

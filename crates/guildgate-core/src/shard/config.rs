@@ -166,6 +166,14 @@ pub struct Applied {
 }
 
 /// `net_` + 24 lowercase base32 characters.
+/// The `netUid` of the public net's virtual entry in `/status`: in the form of every other
+/// netUid, so a client that checks or parses netUids can take it, and fixed, because the
+/// public net is one per shard. No generated uid takes it (one chance in 2^120).
+pub const PUBLIC_NET_UID: &str = "net_publicpublicpublicpublic";
+
+/// The slot the public net's virtual entry shows (`id`); no real net takes it.
+pub const PUBLIC_NET_SLOT: u32 = 0;
+
 pub fn new_net_uid() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
     let mut rng = rand::rng();
@@ -194,6 +202,14 @@ impl ShardConfig {
     }
 
     pub fn net(&self, reference: &NetRef) -> Result<&Net, Refusal> {
+        if matches!(reference, NetRef::Uid(uid) if uid == PUBLIC_NET_UID)
+            || matches!(reference, NetRef::Slot(PUBLIC_NET_SLOT))
+        {
+            return Err(Refusal::invalid(
+                "The public net is virtual: it takes no assignments, rules or edits here; \
+                 show, hide or remove it through /api/v1/public-net",
+            ));
+        }
         self.nets
             .iter()
             .find(|n| match reference {

@@ -12,8 +12,8 @@ pub mod signing;
 pub use authority::{ProposedChange, validate_locally};
 pub use client_message::{ClientMessage, ClientMessageError, ReadyAnswer, TRANSPORT_MAX};
 pub use config::{
-    Applied, Assignment, FEATURES, NET_NAME_MAX, Net, NetRef, PublicNet, Refusal, RefusalKind,
-    RoleRule, ShardConfig, is_net_uid, new_net_uid,
+    Applied, Assignment, FEATURES, NET_NAME_MAX, Net, NetRef, PUBLIC_NET_SLOT, PUBLIC_NET_UID,
+    PublicNet, Refusal, RefusalKind, RoleRule, ShardConfig, is_net_uid, new_net_uid,
 };
 pub use events::{EVENT_TYPES, ShardEvent, is_event_type};
 pub use routes::{RouteTier, SHARD_ROUTES, ShardRoute};

@@ -21,16 +21,30 @@ pub fn new_webhook_secret() -> String {
     format!("whsec_{}", STANDARD.encode(bytes))
 }
 
-/// The key bytes of a `whsec_...` secret; an owner-chosen secret must have that form too.
+/// The signing key of a webhook secret. A `whsec_...` secret is Standard Webhooks' form: the
+/// key is the bytes after the prefix, base64-decoded. The API's docs give an owner-chosen
+/// secret no form, so any other secret of 8 to 256 visible characters is taken too, and its
+/// key is its UTF-8 bytes (what `hmac.new(secret.encode(), ...)` uses, and what a Standard
+/// Webhooks verifier uses when given the secret as bytes).
 pub fn webhook_key(secret: &str) -> Result<Vec<u8>, String> {
-    let encoded = secret
-        .strip_prefix("whsec_")
-        .ok_or("A webhook secret must look like whsec_<base64>, as Standard Webhooks defines")?;
+    let Some(encoded) = secret.strip_prefix("whsec_") else {
+        let visible = secret
+            .chars()
+            .all(|c| !c.is_control() && !c.is_whitespace());
+        if !visible || !(8..=256).contains(&secret.chars().count()) {
+            return Err(
+                "A webhook secret must be whsec_<base64> (Standard Webhooks) or 8 to 256 \
+                 characters without spaces"
+                    .to_owned(),
+            );
+        }
+        return Ok(secret.as_bytes().to_vec());
+    };
     let bytes = STANDARD
         .decode(encoded)
         .map_err(|_| "The part of the webhook secret after whsec_ must be base64")?;
     if !(24..=64).contains(&bytes.len()) {
-        return Err("A webhook secret must hold 24 to 64 bytes".to_owned());
+        return Err("A whsec_ webhook secret must hold 24 to 64 bytes".to_owned());
     }
     Ok(bytes)
 }
@@ -179,6 +193,19 @@ mod tests {
             sign_webhook(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
+    }
+
+    #[test]
+    fn an_owner_chosen_secret_outside_the_whsec_form_keys_with_its_own_bytes() {
+        assert_eq!(webhook_key("receiver-secret").unwrap(), b"receiver-secret");
+        for refused in [
+            "hunter2",
+            "has a space",
+            &"x".repeat(257),
+            "whsec_not*base64",
+        ] {
+            assert!(webhook_key(refused).is_err(), "{refused}");
+        }
     }
 
     #[test]

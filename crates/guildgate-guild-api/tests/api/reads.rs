@@ -112,3 +112,45 @@ async fn status_says_where_actions_go() {
     );
     assert!(status.header("x-ratelimit-limit").is_some());
 }
+
+#[tokio::test]
+async fn a_head_is_checked_limited_and_audited_as_its_get() {
+    let app = TestApp::start().await;
+    let token = app.mint("strikes.read").await;
+    let head = app
+        .send(
+            reqwest::Method::HEAD,
+            &g("/strikes?limit=10"),
+            Some(&token.secret),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.body, json!(null));
+    assert!(head.header("x-ratelimit-limit").is_some());
+    // Without a capability it is refused as the GET would be.
+    let other = app.mint("tickets.read").await;
+    let refused = app
+        .send(
+            reqwest::Method::HEAD,
+            &g("/strikes"),
+            Some(&other.secret),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let rows = app.audit_rows().await;
+    let actions: Vec<(&str, Option<&str>, Option<u16>)> = rows
+        .iter()
+        .map(|r| (r.action.as_str(), r.method.as_deref(), r.status))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("list_strikes", Some("HEAD"), Some(403)),
+            ("list_strikes", Some("HEAD"), Some(200)),
+        ]
+    );
+}

@@ -25,6 +25,10 @@ const EDITABLE: &[&str] = &[
     "relayTargetNetUids",
 ];
 
+/// Fields of an entry the server keeps. A body may carry them, so that an entry read from
+/// the archive can be edited and sent back whole; their values are not taken.
+const KEPT_BY_SERVER: &[&str] = &["uid", "netUid", "lastNetId", "archivedAt", "updatedAt"];
+
 fn entry_of(doc: &ShardDoc) -> Value {
     serde_json::from_str(&doc.body).unwrap_or(Value::Null)
 }
@@ -64,7 +68,7 @@ fn apply_fields(entry: &mut Map<String, Value>, body: &Body) -> Result<(), Messa
     if let Some(unknown) = body
         .0
         .keys()
-        .find(|k| !EDITABLE.contains(&k.as_str()) && !matches!(k.as_str(), "uid" | "netUid"))
+        .find(|k| !EDITABLE.contains(&k.as_str()) && !KEPT_BY_SERVER.contains(&k.as_str()))
     {
         return Err(MessageError::bad_request(format!(
             "Unknown archive field '{unknown}'. Editable: {}",
@@ -301,6 +305,7 @@ pub async fn sync_status(caller: Caller) -> Answer {
 /// a fresh slot, with its assignments and rule roles, through central validation.
 pub async fn restore(caller: Caller, Path(uid): Path<String>, bytes: Bytes) -> Answer {
     let body = Body::parse(&bytes)?;
+    body.only("restore option", &["name"])?;
     let entry = find(&caller, &uid).await?;
     let name = match body.str("name")? {
         Some(name) => name.to_owned(),

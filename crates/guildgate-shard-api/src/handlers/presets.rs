@@ -70,13 +70,10 @@ fn preset_name(name: &str) -> Result<String, MessageError> {
 
 /// Reads and checks a preset from a request body; unknown fields are refused.
 fn parse(body: &Body) -> Result<Preset, MessageError> {
-    const FIELDS: &[&str] = &["name", "nets", "assignments", "operationOpen", "operation"];
-    if let Some(unknown) = body.0.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(bad(format!(
-            "Unknown preset field '{unknown}'. Fields: {}",
-            FIELDS.join(", ")
-        )));
-    }
+    body.only(
+        "preset",
+        &["name", "nets", "assignments", "operationOpen", "operation"],
+    )?;
     let name = preset_name(body.required_str("name")?)?;
     let nets = match body.get("nets") {
         None => Vec::new(),
@@ -353,6 +350,10 @@ fn resolve(config: &ShardConfig, wanted: &PresetAssignment) -> Result<NetRef, Re
 /// `POST /presets/{name}/apply {clearAssignments?, removeOtherNets?, operationOpen?}`.
 pub async fn apply(caller: Caller, Path(name): Path<String>, bytes: Bytes) -> Answer {
     let options = Body::parse(&bytes)?;
+    options.only(
+        "apply option",
+        &["clearAssignments", "removeOtherNets", "operationOpen"],
+    )?;
     let clear = options.bool("clearAssignments")?.unwrap_or(false);
     let remove_others = options.bool("removeOtherNets")?.unwrap_or(false);
     let open_override = options.bool("operationOpen")?;

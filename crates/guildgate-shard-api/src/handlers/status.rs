@@ -4,7 +4,7 @@ use axum::extract::Query;
 use axum::response::Response;
 use guildgate_core::clock::to_rfc3339;
 use guildgate_core::model::PageRequest;
-use guildgate_core::shard::PublicNet;
+use guildgate_core::shard::{PUBLIC_NET_SLOT, PUBLIC_NET_UID, PublicNet};
 use guildgate_http::Answer;
 use guildgate_storage::AuditFilter;
 use serde::Deserialize;
@@ -51,7 +51,7 @@ pub fn live_nets(shard: &Current, operators: &[Operator]) -> Vec<Value> {
     let public = &shard.config.public_net;
     if public.visible {
         nets.push(json!({
-            "id": 0, "uid": "public", "netUid": "public", "name": public.name,
+            "id": PUBLIC_NET_SLOT, "uid": PUBLIC_NET_UID, "netUid": PUBLIC_NET_UID, "name": public.name,
             "occupancy": 0, "transmitting": [], "relayTargetNetIds": [], "relayTargetNetUids": [],
             "virtual": true, "protected": true, "roleIds": public.role_ids,
         }));

@@ -60,6 +60,14 @@ async fn archive_then_restore_keeps_the_uid_assignments_and_rules() {
     );
 
     // Slot 1 is free again, but Ground holds 2: the restored net takes slot 1, its old uid.
+    shard
+        .post(
+            &format!("/api/v1/archive/{uid}/restore"),
+            &key,
+            json!({ "netId": 3 }),
+        )
+        .await
+        .expect_error(400, "Unknown restore option field 'netId'. Fields: name");
     let restored = shard
         .post(&format!("/api/v1/archive/{uid}/restore"), &key, json!({}))
         .await;
@@ -107,4 +115,31 @@ async fn archive_then_restore_keeps_the_uid_assignments_and_rules() {
             400,
             "Unknown archive field 'colour'. Editable: name, notes, tags, assignments, roleIds, relayTargetNetUids",
         );
+}
+
+#[tokio::test]
+async fn an_entry_read_back_can_be_edited_and_sent_whole() {
+    let shard = Shard::start().await;
+    let key = shard.mint(ALL_SCOPES).await;
+    let (_, uid) = shard.net(&key, "Air Wing").await;
+    let removed = shard
+        .call(Method::DELETE, &format!("/api/v1/nets/{uid}"), &key, None)
+        .await;
+    let archived_at = removed.ok()["entry"]["archivedAt"].clone();
+    let path = format!("/api/v1/archive/{uid}");
+    let mut entry = shard.get(&path, &key).await.ok()["entry"].clone();
+    entry["notes"] = json!("kept for Friday");
+    entry["archivedAt"] = json!("1999-01-01T00:00:00.000Z");
+    entry["lastNetId"] = json!(99);
+
+    let patched = shard
+        .call(Method::PATCH, &path, &key, Some(entry.clone()))
+        .await;
+    assert_eq!(patched.ok()["entry"]["notes"], "kept for Friday");
+    // What the server keeps is its own: the values sent for those fields are not taken.
+    assert_eq!(patched.body["entry"]["archivedAt"], archived_at);
+    assert_eq!(patched.body["entry"]["lastNetId"], 1);
+    let upserted = shard.post("/api/v1/archive", &key, entry).await;
+    assert_eq!(upserted.ok()["created"], false);
+    assert_eq!(upserted.body["entry"]["uid"], uid.as_str());
 }

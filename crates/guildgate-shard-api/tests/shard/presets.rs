@@ -43,6 +43,21 @@ async fn a_preset_builds_tonights_board_and_a_bad_one_changes_nothing() {
     assert_eq!(listed.ok()["presets"][0]["name"], "Friday Op");
     assert_eq!(listed.body["presets"][0]["operationOpen"], true);
 
+    // An option the server does not know is refused before anything is applied: a
+    // `dryRun` that went unnoticed would apply the preset for real.
+    shard
+        .post(
+            "/api/v1/presets/Friday%20Op/apply",
+            &key,
+            json!({ "dryRun": true }),
+        )
+        .await
+        .expect_error(
+            400,
+            "Unknown apply option field 'dryRun'. Fields: clearAssignments, removeOtherNets, operationOpen",
+        );
+    assert_eq!(net_names(&shard, &key).await, ["Command", "Old Net"]);
+
     let applied = shard
         .post(
             "/api/v1/presets/Friday%20Op/apply",

@@ -268,6 +268,27 @@ async fn operation_features_and_the_public_net() {
         (public["virtual"].clone(), public["name"].clone()),
         (json!(true), json!("Public Rally Net"))
     );
+    // Its netUid has every netUid's form; as a net to act on it is refused with the reason.
+    let public_uid = public["netUid"].as_str().unwrap();
+    assert!(
+        public_uid.len() == 28
+            && public_uid.starts_with("net_")
+            && public_uid[4..]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)),
+        "{public_uid}"
+    );
+    shard
+        .post(
+            "/api/v1/assignments",
+            &key,
+            json!({ "userId": "5", "netUid": public_uid }),
+        )
+        .await
+        .expect_error(
+            400,
+            "The public net is virtual: it takes no assignments, rules or edits here; show, hide or remove it through /api/v1/public-net",
+        );
     assert_eq!(status.body["features"]["publicNetEnabled"], true);
     let hidden = shard.post("/api/v1/public-net/hide", &key, json!({})).await;
     assert_eq!(hidden.ok()["publicNet"]["name"], "Public Rally Net");

@@ -48,8 +48,18 @@ fn loopback_allowed(retry_delays_ms: Vec<i64>, disable_after: i64) -> ShardSetti
 
 /// Runs the Standard Webhooks Python verifier over the deliveries.
 fn verify_with_reference(secret: &str, deliveries: &[(HeaderMap, Bytes)]) -> Vec<String> {
+    run_reference_verifier(secret, false, deliveries)
+}
+
+/// `raw`: the secret is the key's own bytes (an owner-chosen secret not in whsec_ form).
+fn run_reference_verifier(
+    secret: &str,
+    raw: bool,
+    deliveries: &[(HeaderMap, Bytes)],
+) -> Vec<String> {
     let input = json!({
         "secret": secret,
+        "raw": raw,
         "deliveries": deliveries.iter().map(|(headers, body)| json!({
             "headers": {
                 "webhook-id": headers["webhook-id"].to_str().unwrap(),
@@ -304,8 +314,41 @@ async fn targets_must_be_public_http_urls_unless_the_operator_allows_private_one
         .await
         .expect_error(
             400,
-            "A webhook secret must look like whsec_<base64>, as Standard Webhooks defines",
+            "A webhook secret must be whsec_<base64> (Standard Webhooks) or 8 to 256 characters without spaces",
         );
+}
+
+#[tokio::test]
+async fn a_secret_of_the_owners_own_signs_with_its_bytes() {
+    let shard = Shard::start_with(loopback_allowed(vec![50], 5)).await;
+    let key = shard.mint(ALL_SCOPES).await;
+    let (url, captured) = receiver(StatusCode::NO_CONTENT).await;
+    let secret = "my-receiver-secret-2026";
+    let created = shard
+        .post(
+            "/api/v1/webhooks",
+            &key,
+            json!({ "url": url, "events": ["operation.opened"], "secret": secret }),
+        )
+        .await;
+    assert_eq!(created.ok()["secret"], secret);
+    shard
+        .post("/api/v1/operation", &key, json!({ "open": true }))
+        .await
+        .ok();
+    eventually("one delivery", || async {
+        !captured.lock().unwrap().is_empty()
+    })
+    .await;
+    let deliveries = captured.lock().unwrap().clone();
+    assert_eq!(
+        run_reference_verifier(secret, true, &deliveries),
+        ["ok operation.opened"]
+    );
+    assert_eq!(
+        run_reference_verifier("someone-elses-secret", true, &deliveries),
+        ["refused WebhookVerificationError"]
+    );
 }
 
 #[tokio::test]

@@ -20,11 +20,17 @@ const MAX_DESCRIPTION: usize = 100_000;
 fn positive(query: &HashMap<String, String>, name: &str, default: u32) -> Result<u32, TasksError> {
     match query.get(name) {
         None => Ok(default),
-        Some(v) => {
-            v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        // A number too large for the counter is still a positive integer: it reads as the
+        // largest (a limit is then capped, a page is past the end).
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            let n = v.parse::<u32>().unwrap_or(u32::MAX);
+            (n > 0).then_some(n).ok_or_else(|| {
                 TasksError::bad_request(format!("{name} must be a positive integer"))
             })
         }
+        Some(_) => Err(TasksError::bad_request(format!(
+            "{name} must be a positive integer"
+        ))),
     }
 }
 

@@ -220,3 +220,57 @@ async fn a_workspace_the_user_is_not_in_is_404() {
     assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
     assert_eq!(listed.body["data"][0]["role"], "owner");
 }
+
+#[tokio::test]
+async fn the_scheme_is_read_in_any_case_and_head_is_answered_as_get() {
+    let app = TestApp::start().await;
+    let key = app.mint("users:read").await;
+    for scheme in ["bearer", "BEARER"] {
+        let reply = app
+            .send(
+                Method::GET,
+                "/me",
+                &[("authorization", &format!("{scheme} {key}"))],
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{scheme}: {}", reply.body);
+    }
+    // An uptime monitor's HEAD: the GET's status and headers, no body.
+    let head = app
+        .send(
+            Method::HEAD,
+            "/me",
+            &[("authorization", &format!("Bearer {key}"))],
+            None,
+        )
+        .await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.body, serde_json::Value::Null);
+    assert_eq!(head.header("x-ratelimit-limit"), Some("600"));
+    let anonymous = app.send(Method::HEAD, "/me", &[], None).await;
+    assert_eq!(anonymous.status, 401);
+}
+
+#[tokio::test]
+async fn a_known_path_with_another_method_is_route_not_found() {
+    let app = TestApp::start().await;
+    let key = app.mint(ALL_SCOPES).await;
+    // (axum still adds its Allow header, which RFC 9110 lets any answer carry.)
+    for (method, path) in [
+        (Method::PUT, "/tasks/1"),
+        (Method::GET, "/tasks"),
+        (Method::DELETE, "/workspaces/1"),
+        (Method::OPTIONS, "/tasks"),
+    ] {
+        let reply = app
+            .send(
+                method.clone(),
+                path,
+                &[("authorization", &format!("Bearer {key}"))],
+                Some(json!({})),
+            )
+            .await;
+        reply.expect(404, "Route not found");
+    }
+}

@@ -270,3 +270,77 @@ async fn statuses_labels_and_containers_have_their_defaults_and_order() {
         .await;
     assert_eq!(moved.body["folder_id"], other.body["id"]);
 }
+
+#[tokio::test]
+async fn the_longest_description_fits_however_it_is_escaped_and_a_larger_body_is_400() {
+    let app = TestApp::start().await;
+    let key = app.mint(ALL_SCOPES).await;
+    let list = app.list(&key).await;
+    // 100,000 characters written as `\uXXXX` escapes, as Python's json.dumps writes them:
+    // 600 kB of JSON.
+    let escaped = "\\u754c".repeat(100_000);
+    let body = format!(r#"{{"list_id": {list}, "title": "Long", "description": "{escaped}"}}"#);
+    let created = app
+        .http
+        .post(format!("{}/tasks", app.base))
+        .header("authorization", format!("Bearer {key}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let task: serde_json::Value = created.json().await.unwrap();
+    let description = app.get(&format!("/tasks/{}", task["id"]), &key).await.body["description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(description.chars().count(), 100_000);
+
+    let too_large = app
+        .post(
+            "/tasks",
+            &key,
+            json!({ "list_id": list, "title": "Huge", "description": "界".repeat(800_000) }),
+        )
+        .await;
+    too_large.expect(
+        400,
+        "Request body is larger than the limit of 2097152 bytes",
+    );
+}
+
+#[tokio::test]
+async fn integral_floats_name_ids_and_larger_limits_are_capped() {
+    let app = TestApp::start().await;
+    let key = app.mint(ALL_SCOPES).await;
+    let list = app.list(&key).await;
+    for (title, list_id) in [
+        ("float", json!(list as f64)),
+        (
+            "exponent",
+            serde_json::from_str(&format!("{list}e0")).unwrap(),
+        ),
+    ] {
+        let created = app
+            .post(
+                "/tasks",
+                &key,
+                json!({ "list_id": list_id, "title": title }),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{title}: {}", created.body);
+        assert_eq!(created.body["list_id"], list);
+    }
+    app.post("/tasks", &key, json!({ "list_id": 1.5, "title": "half" }))
+        .await
+        .expect(400, "list_id must be a valid numeric ID");
+    let page = app
+        .get(
+            &format!("/workspaces/{}/tasks?limit=4294967296", app.workspace),
+            &key,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body["limit"], 100);
+    assert_eq!(page.body["total"], 2);
+}
