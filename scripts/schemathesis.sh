@@ -63,7 +63,6 @@ export GUILDGATE_SCHEMATHESIS_EXAMPLES=${GUILDGATE_SCHEMATHESIS_EXAMPLES:-25}
 status=0
 python3 -m schemathesis.cli --config-file scripts/schemathesis/schemathesis.toml run "$BASE/openapi.json" \
   --no-color --seed 1 --max-examples "$GUILDGATE_SCHEMATHESIS_EXAMPLES" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,unsupported_method \
   || status=$?
 if grep -q "panicked" "$WORK/server.log"; then
   echo "the server panicked:"; grep -B2 -A5 "panicked" "$WORK/server.log" | head -40

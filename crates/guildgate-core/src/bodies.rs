@@ -267,6 +267,25 @@ pub struct RunRconBody {
     #[serde(rename = "_confirmation")]
     #[schemars(skip)]
     pub confirmation: Option<String>,
+    /// The path's server, echoed (see [`echoed_id`]).
+    #[serde(alias = "serverId")]
+    #[schemars(skip)]
+    pub server_id: Option<String>,
+}
+
+/// The destructive-actions page says a sentinel's `{user_id}`, `{strikeId}` and the like
+/// "come from the JSON body", so a script may send the id a path already carries in the
+/// body too. Taken when it names the same record (ids compared without regard to case);
+/// refused, naming both, when it does not: the call must not act on one record while the
+/// script meant another.
+pub fn echoed_id(field: &str, sent: Option<&str>, in_path: &str) -> Result<(), ApiError> {
+    match sent {
+        Some(sent) if !sent.trim().eq_ignore_ascii_case(in_path) => Err(ApiError::validation(
+            field,
+            format!("{field} in the body ({sent}) is not the one in the path ({in_path})"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl RunRconBody {
@@ -282,11 +301,36 @@ impl RunRconBody {
     }
 }
 
-/// The body of a DELETE on a destructive route: only the sentinel, and it may be absent.
+/// The body of a DELETE on a destructive route: the sentinel (it may be absent), and the
+/// path's id echoed (see [`echoed_id`]).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmationOnly {
     #[serde(rename = "_confirmation")]
     #[schemars(skip)]
     pub confirmation: Option<String>,
+    #[serde(alias = "userId")]
+    #[schemars(skip)]
+    pub user_id: Option<String>,
+    #[serde(alias = "strikeId")]
+    #[schemars(skip)]
+    pub strike_id: Option<String>,
+}
+
+impl ConfirmationOnly {
+    /// Checks the ids echoed in the body against the path's `path_field` (`user_id` or
+    /// `strike_id`); an id the route has no use for is refused as an unknown field is.
+    pub fn check_echoed(&self, path_field: &str, in_path: &str) -> Result<(), ApiError> {
+        for (field, sent) in [("user_id", &self.user_id), ("strike_id", &self.strike_id)] {
+            if field == path_field {
+                echoed_id(field, sent.as_deref(), in_path)?;
+            } else if sent.is_some() {
+                return Err(ApiError::validation(
+                    field,
+                    format!("{field} is not a field of this call"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }

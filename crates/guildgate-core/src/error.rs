@@ -48,8 +48,6 @@ error_codes! {
     AlreadyClaimed => "ALREADY_CLAIMED", 409, false;
     IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED", 422, false;
     IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE", 409, true;
-    PayloadTooLarge => "PAYLOAD_TOO_LARGE", 413, false;
-    MethodNotAllowed => "METHOD_NOT_ALLOWED", 405, false;
 }
 
 /// A failure to report to the caller. `message` is safe to show an operator; nothing
@@ -93,24 +91,24 @@ impl ApiError {
     }
 
     /// A route that exists, called with a method it does not answer (`Allow` lists those
-    /// it does).
+    /// it does). `NOT_FOUND`, not a 405 code of its own: the specification's list of codes
+    /// is locked, and a client may handle exactly those.
     pub fn method_not_allowed(method: &str, path: &str) -> Self {
         Self::new(
-            ErrorCode::MethodNotAllowed,
+            ErrorCode::NotFound,
             format!(
                 "Route {path} does not answer {method}; the Allow header lists the methods it does."
             ),
         )
     }
 
-    /// A request body over the surface's limit of `limit` bytes.
+    /// A request body over the surface's limit of `limit` bytes: a body that fails
+    /// validation (`VALIDATION_FAILED`, 400), as the locked list of codes has it.
     pub fn body_too_large(limit: usize) -> Self {
-        let mut err = Self::new(
-            ErrorCode::PayloadTooLarge,
+        Self::validation(
+            "body",
             format!("The request body is larger than the limit of {limit} bytes."),
-        );
-        err.details = Some(Map::from_iter([("field".to_owned(), Value::from("body"))]));
-        err
+        )
     }
 
     pub fn validation(field: &str, message: impl Into<String>) -> Self {

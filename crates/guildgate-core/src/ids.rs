@@ -26,9 +26,15 @@ pub fn new_request_id() -> String {
     id
 }
 
-/// True when `value` is a canonical ULID string (what every guildgate id looks like).
+/// True when `value` is a ULID string (what every guildgate id looks like), in either case.
 pub fn is_ulid(value: &str) -> bool {
     value.len() == 26 && ulid::Ulid::from_string(value).is_ok()
+}
+
+/// `value` as guildgate stores ids (upper case), when it is a ULID. ULIDs are Crockford
+/// base32, which is read without regard to case, so a lower-cased id names the same record.
+pub fn canonical_ulid(value: &str) -> Option<String> {
+    is_ulid(value).then(|| value.to_ascii_uppercase())
 }
 
 /// A Discord snowflake: 17 to 20 ASCII digits. Past the edge a `Snowflake` is known good.

@@ -147,15 +147,8 @@ fn text_arg<'a>(args: &'a Map<String, Value>, name: &str) -> Result<&'a str, Api
 }
 
 fn ulid_arg(args: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
-    let value = text_arg(args, name)?;
-    if is_ulid(value) {
-        Ok(value.to_owned())
-    } else {
-        Err(ApiError::validation(
-            name,
-            format!("{name} must be a 26-character id"),
-        ))
-    }
+    crate::ids::canonical_ulid(text_arg(args, name)?)
+        .ok_or_else(|| ApiError::validation(name, format!("{name} must be a 26-character id")))
 }
 
 fn only(args: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {

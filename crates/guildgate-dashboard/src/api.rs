@@ -252,12 +252,12 @@ async fn owned_token(
     token_id: &str,
 ) -> Result<TokenRecord, JsonError> {
     let not_found = || session.fail(ApiError::not_found(&format!("Token {token_id}")));
-    if !guildgate_core::ids::is_ulid(token_id) {
+    let Some(token_id) = guildgate_core::ids::canonical_ulid(token_id) else {
         return Err(not_found());
-    }
+    };
     let token = state
         .store
-        .token(token_id)
+        .token(&token_id)
         .await
         .map_err(|e| session.fail(e))?
         .ok_or_else(not_found)?;

@@ -28,7 +28,9 @@ use crate::form::FormData;
 use crate::state::DashboardState;
 use crate::view;
 
-pub const SESSION_COOKIE: &str = "gg_session";
+/// The name the destructive-actions page shows (`Cookie: arkanis_session=...`), so a script
+/// written from it can open a re-auth window with the owner's session.
+pub const SESSION_COOKIE: &str = "arkanis_session";
 const LOGIN_COOKIE: &str = "gg_login";
 
 /// The value of cookie `name` in the request.

@@ -58,15 +58,26 @@ fn method_filter(method: &str) -> MethodFilter {
 /// the surface middleware does not wrap).
 pub async fn not_found() -> Response {
     let request_id = new_request_id();
-    let err = ApiError::new(
-        guildgate_core::ErrorCode::NotFound,
-        "No such route. See docs/api.md for the endpoints.",
-    );
-    let mut response = envelope(&err, &request_id);
+    let mut response = envelope(&no_such_route(), &request_id);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// A path under `/api/public/v1/` that no route matches. Routed (not left to the server's
+/// fallback) so that it passes the surface middleware like any other call: the
+/// specification counts every request to the public surface against the caller's address
+/// and puts the rate-limit headers on every response there.
+async fn unknown_public_route() -> crate::envelope::Failure {
+    no_such_route().into()
+}
+
+fn no_such_route() -> ApiError {
+    ApiError::new(
+        guildgate_core::ErrorCode::NotFound,
+        "No such route. See docs/api.md for the endpoints.",
+    )
 }
 
 /// The guild surface: every row of the policy table, under the surface middleware. It has
@@ -83,6 +94,10 @@ pub fn router(state: AppState) -> Router {
         }
         router = router.route(path, methods);
     }
+    router = router.route(
+        "/api/public/v1/{*rest}",
+        axum::routing::any(unknown_public_route),
+    );
     let body_limit = state.config.body_limit;
     router
         .layer(axum::middleware::from_fn_with_state(state.clone(), surface))

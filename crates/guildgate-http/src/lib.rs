@@ -6,6 +6,7 @@
 mod bearer;
 mod context;
 mod error;
+mod metrics_text;
 mod table;
 
 pub use bearer::bearer_credentials;
@@ -13,4 +14,5 @@ pub use context::{
     CallRecord, KeyIdentity, RequestContext, Surface, WrongMethod, client_ip, surface_middleware,
 };
 pub use error::{Answer, MessageError, Outcome};
+pub use metrics_text::{classic_text, metrics_response};
 pub use table::{RouteRow, table_method, table_router};

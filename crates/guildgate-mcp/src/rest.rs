@@ -97,7 +97,8 @@ impl Answer {
 }
 
 /// An envelope built on this side (bad arguments, guildgate unreachable), in the server's
-/// shape with `request_id: null`.
+/// shape. Its `request_id` is made here, in the server's form: the envelope always carries
+/// one, but this call never reached guildgate, so no server log holds it.
 pub fn local_envelope(
     code: ErrorCode,
     message: &str,
@@ -107,7 +108,7 @@ pub fn local_envelope(
         "code": code.as_str(),
         "message": message,
         "retryable": code.retryable(),
-        "request_id": null,
+        "request_id": guildgate_core::ids::new_request_id(),
     });
     if let Some(details) = details {
         error["details"] = Value::Object(details.clone());
@@ -376,7 +377,14 @@ mod tests {
     fn local_envelopes_have_the_server_shape() {
         let mut details = Map::new();
         details.insert("field".into(), json!("user_id"));
-        let e = local_envelope(ErrorCode::ValidationFailed, "bad", Some(&details));
+        let mut e = local_envelope(ErrorCode::ValidationFailed, "bad", Some(&details));
+        let request_id = e["error"]["request_id"].take();
+        assert!(
+            request_id
+                .as_str()
+                .is_some_and(|id| id.starts_with("req_") && id.len() == 30),
+            "{request_id}"
+        );
         assert_eq!(
             e,
             json!({"error": {"code": "VALIDATION_FAILED", "message": "bad", "retryable": false,

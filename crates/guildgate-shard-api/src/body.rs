@@ -2,8 +2,11 @@
 //! JSON whatever its content type (scripts often forget the header); an empty body is `{}`.
 
 use axum::body::Bytes;
-use guildgate_core::shard::NetRef;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use guildgate_core::shard::{NetRef, NumberParam};
 use guildgate_http::MessageError;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 pub struct Body(pub Map<String, Value>);
@@ -148,15 +151,15 @@ pub fn snowflake(field: &str, value: &str) -> Result<String, MessageError> {
     }
 }
 
-/// A whole-number query parameter: `default` when absent, refused with a message naming
-/// the range when it is not a number within `min..=max`.
-pub fn query_number(
-    value: Option<&str>,
-    name: &str,
-    default: u32,
-    min: u32,
-    max: u32,
-) -> Result<u32, MessageError> {
+/// A whole-number query parameter as `param` (from the route table) says: its default when
+/// absent, refused with a message naming the range when not a number within it.
+pub fn query_number(value: Option<&str>, param: &NumberParam) -> Result<u32, MessageError> {
+    let NumberParam {
+        name,
+        default,
+        min,
+        max,
+    } = *param;
     match value {
         None => Ok(default),
         Some(text) => text
@@ -166,5 +169,19 @@ pub fn query_number(
             .ok_or_else(|| {
                 MessageError::bad_request(format!("{name} must be a number from {min} to {max}"))
             }),
+    }
+}
+
+/// Query parameters read into `T`, refused in this surface's `{"error": ...}` shape: axum's
+/// own `Query` refuses a repeated or malformed parameter in plain text.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = MessageError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, MessageError> {
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(params)| Self(params))
+            .map_err(|rejection| MessageError::bad_request(rejection.body_text()))
     }
 }

@@ -2,22 +2,23 @@
 //! `/api/v1/openapi.json` and merged into the server's `/openapi.json`.
 
 use axum::response::Response;
-use guildgate_core::shard::{RouteTier, SHARD_ROUTES};
+use guildgate_core::shard::{QueryParam, SHARD_ROUTES};
 use serde_json::{Map, Value, json};
 
 pub fn paths() -> Map<String, Value> {
     let mut paths = Map::new();
     for r in SHARD_ROUTES {
-        let params: Vec<Value> = r
+        let mut params: Vec<Value> = r
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": path_schema(name) }))
             .collect();
-        let security = match (r.scope, r.tier) {
-            (Some(_), _) => json!([{ "shardKey": [] }]),
-            (None, RouteTier::Public) => json!([{ "publicToken": [] }]),
-            (None, _) => json!([]),
+        params.extend(r.query_params().iter().map(query_param));
+        let security = match r.scope {
+            Some(_) => json!([{ "shardKey": [] }]),
+            None if r.takes_public_token() => json!([{ "publicToken": [] }]),
+            None => json!([]),
         };
         let mut op = json!({
             "operationId": r.name,
@@ -28,7 +29,7 @@ pub fn paths() -> Map<String, Value> {
             "x-scope": r.scope.map(|s| s.as_str()),
             "x-rate-limit-tier": r.tier.as_str(),
             "responses": {
-                "200": { "description": "Success", "content": { r.media_type(): success_schema(r.media_type()) } },
+                "200": { "description": "Success", "content": success_content(r.media_types()) },
                 "default": { "description": "Error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ShardError" } } } },
             },
         });
@@ -41,6 +42,32 @@ pub fn paths() -> Map<String, Value> {
     paths
 }
 
+fn query_param(param: &QueryParam) -> Value {
+    match param {
+        QueryParam::Number(n) => json!({
+            "name": n.name, "in": "query", "required": false,
+            "schema": { "type": "integer", "minimum": n.min, "maximum": n.max, "default": n.default },
+        }),
+        QueryParam::Text {
+            name,
+            repeatable: false,
+            description,
+        } => json!({
+            "name": name, "in": "query", "required": false, "description": description,
+            "schema": { "type": "string", "pattern": "^[^\\u0000]*$" },
+        }),
+        QueryParam::Text {
+            name,
+            repeatable: true,
+            description,
+        } => json!({
+            "name": name, "in": "query", "required": false, "description": description,
+            "style": "form", "explode": true,
+            "schema": { "type": "array", "items": { "type": "string", "pattern": "^[^\\u0000]*$" } },
+        }),
+    }
+}
+
 fn path_schema(name: &str) -> Value {
     match name {
         "ref" => {
@@ -51,12 +78,20 @@ fn path_schema(name: &str) -> Value {
     }
 }
 
-fn success_schema(media_type: &str) -> Value {
-    if media_type == "application/json" {
-        json!({ "schema": { "type": "object" } })
-    } else {
-        json!({ "schema": { "type": "string" } })
-    }
+fn success_content(media_types: &[&str]) -> Value {
+    let schema = |media_type: &str| {
+        if media_type == "application/json" {
+            json!({ "schema": { "type": "object" } })
+        } else {
+            json!({ "schema": { "type": "string" } })
+        }
+    };
+    Value::Object(
+        media_types
+            .iter()
+            .map(|media_type| ((*media_type).to_owned(), schema(media_type)))
+            .collect(),
+    )
 }
 
 /// `{"error": "<message>"}`, the `scok_` bearer key and the embed token.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use guildgate_core::limiter::Limiter;
 use guildgate_storage::redis_limits::RedisBuckets;
@@ -131,7 +131,7 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
     registry.register(name, help, gauge);
 }
 
-pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
+pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>, headers: HeaderMap) -> Response {
     let mut registry = Registry::with_labels(std::iter::once((
         Cow::Borrowed("app"),
         Cow::Borrowed("guildgate"),
@@ -163,26 +163,26 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
     }
     registry.register(
         "guildgate_rate_limit_decisions",
-        "Rate-limit decisions by surface, bucket (its tier) and outcome.",
+        "Rate-limit decisions by surface, bucket (its tier) and outcome",
         decisions,
     );
     registry.register(
         "guildgate_rate_limit_decided_without_store",
-        "Calls decided while Redis was unreachable: reads let through, writes refused (503).",
+        "Calls decided while Redis was unreachable: reads let through, writes refused (503)",
         unreachable,
     );
     let sources = &metrics.sources;
     registry.register(
         "guildgate_audit_commit_duration_seconds",
         "Time to commit one batch of audit rows (reads and refusals; a change's own row \
-         commits with the change).",
+         commits with the change)",
         metrics.audit_commits.clone(),
     );
     gauge(
         &mut registry,
         "guildgate_audit_queue_depth",
         "Audit rows of reads and refusals handed over and not yet written (queued, or in \
-         a batch being written or retried).",
+         a batch being written or retried)",
         i64::try_from(sources.audit.queue_depth()).unwrap_or(i64::MAX),
     );
     let dropped: Counter = Counter::default();
@@ -190,14 +190,14 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
     registry.register(
         "guildgate_audit_rows_dropped",
         "Audit rows given up on after the database refused them five times (not counting \
-         time it was unreachable, which is waited out).",
+         time it was unreachable, which is waited out)",
         dropped,
     );
     let rows: Counter = Counter::default();
     rows.inc_by(sources.audit.rows_written());
     registry.register(
         "guildgate_audit_rows_written",
-        "Batched audit rows committed.",
+        "Batched audit rows committed",
         rows,
     );
     let (hits, misses) = (sources.token_cache)();
@@ -210,21 +210,21 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
         .inc_by(misses);
     registry.register(
         "guildgate_token_cache_lookups",
-        "Guild token lookups answered from memory (hit) or from the database (miss).",
+        "Guild token lookups answered from memory (hit) or from the database (miss)",
         lookups,
     );
     let database_up = sources.store.ping().await.is_ok();
     gauge(
         &mut registry,
         "guildgate_database_up",
-        "1 while the database answers.",
+        "1 while the database answers",
         i64::from(database_up),
     );
     if let Some(redis) = &sources.redis {
         gauge(
             &mut registry,
             "guildgate_redis_up",
-            "1 while Redis (the shared rate limits) answers.",
+            "1 while Redis (the shared rate limits) answers",
             i64::from(redis.ping().await.is_ok()),
         );
     }
@@ -232,7 +232,7 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
         gauge(
             &mut registry,
             "guildgate_webhook_backlog",
-            "Shard webhook deliveries waiting to be sent or retried.",
+            "Shard webhook deliveries waiting to be sent or retried",
             backlog,
         );
     }
@@ -241,26 +241,19 @@ pub async fn scrape(State(metrics): State<Arc<OpsMetrics>>) -> Response {
             &mut registry,
             "guildgate_upstream_outbox_backlog",
             "Discord or RCON actions recorded and not yet settled (in flight, or left by a \
-             crash for reconciliation).",
+             crash for reconciliation)",
             pending,
         );
     }
     gauge(
         &mut registry,
         "guildgate_uptime_seconds",
-        "Seconds since this process started.",
+        "Seconds since this process started",
         i64::try_from(metrics.started.elapsed().as_secs()).unwrap_or(i64::MAX),
     );
     let mut text = String::new();
     if encode(&mut text, &registry).is_err() {
         return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
+    guildgate_http::metrics_response(headers.get(header::ACCEPT), text)
 }

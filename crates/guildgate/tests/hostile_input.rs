@@ -65,8 +65,8 @@ fn malformed_bodies_get_a_clear_error_and_write_nothing() {
         (
             "over the 64 KiB limit",
             good(&"x".repeat(100_000)).into_bytes(),
-            413,
-            "PAYLOAD_TOO_LARGE",
+            400,
+            "VALIDATION_FAILED",
             "larger than the limit of 65536 bytes",
         ),
         (

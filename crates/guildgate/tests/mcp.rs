@@ -335,7 +335,12 @@ async fn an_mcp_client_lists_calls_meets_the_reauth_stop_and_cannot_forge_a_sent
     let envelope = body(&refused);
     assert_eq!(envelope["error"]["code"], "VALIDATION_FAILED", "{envelope}");
     assert_eq!(envelope["error"]["details"]["field"], "_confirmation");
-    assert_eq!(envelope["error"]["request_id"], Value::Null);
+    assert!(
+        envelope["error"]["request_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("req_")),
+        "a refusal made on this side still carries a request id: {envelope}"
+    );
     let right = format!("ADD STRIKE TO USER {TARGET} IN GUILD {GUILD} SEVERITY MINOR");
     let refused = call(
         &client,

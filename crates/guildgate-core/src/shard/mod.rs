@@ -16,7 +16,10 @@ pub use config::{
     PublicNet, Refusal, RefusalKind, RoleRule, ShardConfig, is_net_uid, new_net_uid,
 };
 pub use events::{EVENT_TYPES, ShardEvent, is_event_type};
-pub use routes::{RouteTier, SHARD_ROUTES, ShardRoute};
+pub use routes::{
+    ARCHIVE_LIMIT, AUDIT_LIMIT, METRICS_SINCE_MINUTES, NumberParam, PUBLIC_TOKEN_DAYS, QueryParam,
+    RouteTier, SHARD_ROUTES, ShardRoute,
+};
 
 use crate::token::{Encoding, TokenFormat};
 

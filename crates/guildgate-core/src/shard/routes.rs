@@ -39,19 +39,96 @@ pub struct ShardRoute {
     pub summary: &'static str,
 }
 
+/// A whole-number query parameter: `default` when absent, refused outside `min..=max`.
+#[derive(Clone, Copy, Debug)]
+pub struct NumberParam {
+    pub name: &'static str,
+    pub default: u32,
+    pub min: u32,
+    pub max: u32,
+}
+
+pub const AUDIT_LIMIT: NumberParam = NumberParam {
+    name: "limit",
+    default: 100,
+    min: 1,
+    max: 500,
+};
+pub const ARCHIVE_LIMIT: NumberParam = AUDIT_LIMIT;
+pub const METRICS_SINCE_MINUTES: NumberParam = NumberParam {
+    name: "sinceMinutes",
+    default: 60,
+    min: 1,
+    max: 1440,
+};
+pub const PUBLIC_TOKEN_DAYS: NumberParam = NumberParam {
+    name: "days",
+    default: 30,
+    min: 1,
+    max: 365,
+};
+
+/// A query parameter a route reads, for its OpenAPI document.
+#[derive(Clone, Copy, Debug)]
+pub enum QueryParam {
+    Number(&'static NumberParam),
+    /// A text parameter; `repeatable` when it may be given more than once.
+    Text {
+        name: &'static str,
+        repeatable: bool,
+        description: &'static str,
+    },
+}
+
 impl ShardRoute {
     pub fn write(&self) -> bool {
         self.method != "GET"
     }
 
-    /// What a successful call answers with: JSON but for the event stream, the
-    /// Prometheus scrape and the embeddable widget.
-    pub fn media_type(&self) -> &'static str {
+    /// The query parameters the route reads (the embeds' `token` is their security
+    /// scheme, not listed here).
+    pub fn query_params(&self) -> &'static [QueryParam] {
         match self.name {
-            "stream" => "text/event-stream",
-            "metrics_prometheus" => "application/openmetrics-text",
-            "embed_widget" => "text/html",
-            _ => "application/json",
+            "list_archive" => &[
+                QueryParam::Text {
+                    name: "q",
+                    repeatable: false,
+                    description: "Words searched for in names and notes",
+                },
+                QueryParam::Text {
+                    name: "tag",
+                    repeatable: true,
+                    description: "A tag every entry listed must carry; repeat for several",
+                },
+                QueryParam::Number(&ARCHIVE_LIMIT),
+            ],
+            "audit" => &[QueryParam::Number(&AUDIT_LIMIT)],
+            "metrics" => &[QueryParam::Number(&METRICS_SINCE_MINUTES)],
+            "public_token" => &[QueryParam::Number(&PUBLIC_TOKEN_DAYS)],
+            "stream" => &[QueryParam::Text {
+                name: "lastEventId",
+                repeatable: false,
+                description: "Resume after this event id (as the Last-Event-ID header does)",
+            }],
+            _ => &[],
+        }
+    }
+
+    /// Whether the route takes the public token (`?token=`) as its credential. The
+    /// comms clients' socket is public to reach but authenticates in its first message.
+    pub fn takes_public_token(&self) -> bool {
+        self.tier == RouteTier::Public && self.name != "client_socket"
+    }
+
+    /// What a successful call answers with: JSON but for the event stream, the
+    /// Prometheus scrape (classic text, or OpenMetrics when asked for) and the embeddable
+    /// widget.
+    pub fn media_types(&self) -> &'static [&'static str] {
+        match self.name {
+            "stream" => &["text/event-stream"],
+            "metrics_prometheus" => &["text/plain", "application/openmetrics-text"],
+            "embed_widget" => &["text/html"],
+            _ => &["application/json"],
         }
     }
 }

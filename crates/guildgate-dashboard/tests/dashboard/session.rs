@@ -11,21 +11,21 @@ async fn sign_in_issues_a_strict_http_only_cookie_and_never_keeps_a_planted_one(
     // An attacker planted a session id in the victim's browser before sign-in.
     browser
         .cookies
-        .insert("gg_session".into(), "attacker-chosen-value".into());
+        .insert("arkanis_session".into(), "attacker-chosen-value".into());
     let signed = browser.login(OWNER, PASSWORD).await;
     assert_eq!(signed.status, 303);
     assert_eq!(signed.location(), "/dashboard");
     let cookie = signed
         .set_cookies()
         .into_iter()
-        .find(|c| c.starts_with("gg_session="))
+        .find(|c| c.starts_with("arkanis_session="))
         .expect("a session cookie")
         .to_owned();
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
         assert!(cookie.contains(flag), "{cookie} lacks {flag}");
     }
     assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
-    let issued = browser.cookies["gg_session"].clone();
+    let issued = browser.cookies["arkanis_session"].clone();
     assert_ne!(issued, "attacker-chosen-value");
     assert!(issued.len() >= 43, "256-bit secret: {issued}");
     let home = browser.get("/dashboard").await;
@@ -40,13 +40,13 @@ async fn sign_in_issues_a_strict_http_only_cookie_and_never_keeps_a_planted_one(
     let mut attacker = dash.browser();
     attacker
         .cookies
-        .insert("gg_session".into(), "attacker-chosen-value".into());
+        .insert("arkanis_session".into(), "attacker-chosen-value".into());
     assert_eq!(attacker.get("/dashboard").await.status, 303);
-    let first = browser.cookies["gg_session"].clone();
+    let first = browser.cookies["arkanis_session"].clone();
     browser.login(OWNER, PASSWORD).await;
-    assert_ne!(browser.cookies["gg_session"], first);
+    assert_ne!(browser.cookies["arkanis_session"], first);
     let mut stale = dash.browser();
-    stale.cookies.insert("gg_session".into(), first);
+    stale.cookies.insert("arkanis_session".into(), first);
     assert_eq!(
         stale.get("/dashboard").await.location(),
         "/dashboard/login?next=%2Fdashboard"
@@ -84,7 +84,7 @@ async fn the_login_form_only_works_with_its_own_cookie_token() {
         .await;
     assert_eq!(forged.status, 403);
     assert!(forged.body.contains("The sign-in form expired"));
-    assert!(!browser.cookies.contains_key("gg_session"));
+    assert!(!browser.cookies.contains_key("arkanis_session"));
 }
 
 #[tokio::test]
@@ -106,7 +106,7 @@ async fn wrong_passwords_are_refused_and_limited_per_account_then_recover() {
     );
     let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry), "{retry}");
-    assert!(!browser.cookies.contains_key("gg_session"));
+    assert!(!browser.cookies.contains_key("arkanis_session"));
     // An unknown account is refused the same way as a wrong password.
     let unknown = dash.browser().login("583912000000000077", PASSWORD).await;
     assert_eq!(unknown.status, 401);
@@ -144,13 +144,13 @@ async fn sessions_expire_after_twelve_hours_and_sign_out_ends_them() {
     );
 
     let mut browser = dash.signed_in().await;
-    let kept = browser.cookies["gg_session"].clone();
+    let kept = browser.cookies["arkanis_session"].clone();
     let csrf = browser.get("/dashboard").await.csrf();
     let out = browser.post("/dashboard/logout", &[("csrf", &csrf)]).await;
     assert_eq!(out.status, 303);
-    assert!(!browser.cookies.contains_key("gg_session"));
+    assert!(!browser.cookies.contains_key("arkanis_session"));
     let mut replay = dash.browser();
-    replay.cookies.insert("gg_session".into(), kept);
+    replay.cookies.insert("arkanis_session".into(), kept);
     assert_eq!(
         replay.get("/dashboard").await.status,
         303,

@@ -14,7 +14,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use guildgate_core::error::ApiError;
-use guildgate_core::ids::{Snowflake, is_ulid};
+use guildgate_core::ids::{Snowflake, canonical_ulid};
 use guildgate_storage::Restriction;
 use serde::Serialize;
 
@@ -59,12 +59,9 @@ impl Ids {
 
     /// A guildgate id (a ULID); anything else is named in VALIDATION_FAILED.
     pub fn ulid(&self, name: &str) -> Result<String, Failure> {
-        let value = self.raw(name);
-        if is_ulid(value) {
-            Ok(value.to_owned())
-        } else {
-            Err(ApiError::validation(name, format!("{name} must be a 26-character id")).into())
-        }
+        canonical_ulid(self.raw(name)).ok_or_else(|| {
+            ApiError::validation(name, format!("{name} must be a 26-character id")).into()
+        })
     }
 }
 
@@ -82,6 +79,7 @@ pub async fn lift(
     use guildgate_core::policy::Tier;
 
     let user_id = ids.snowflake("user_id")?;
+    json.body.check_echoed("user_id", user_id.as_str())?;
     call.confirm(
         &[("userId", user_id.to_string())],
         json.body.confirmation.as_deref(),

@@ -19,6 +19,7 @@ pub async fn list_servers(call: Call, GuildQuery(q): GuildQuery<PageQuery>) -> A
 
 pub async fn run_rcon(call: Call, ids: Ids, json: GuildJson<RunRconBody>) -> Answer {
     let server_id = ids.ulid("server_id")?;
+    guildgate_core::bodies::echoed_id("server_id", json.body.server_id.as_deref(), &server_id)?;
     let command = json.body.validate()?;
     call.confirm(
         &[("serverId", server_id.clone())],

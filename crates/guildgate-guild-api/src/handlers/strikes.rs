@@ -54,6 +54,7 @@ pub async fn remove_strike(
     MaybeJson(json): MaybeJson<ConfirmationOnly>,
 ) -> Answer {
     let strike_id = ids.ulid("strike_id")?;
+    json.body.check_echoed("strike_id", &strike_id)?;
     call.confirm(
         &[("strikeId", strike_id.clone())],
         json.body.confirmation.as_deref(),

@@ -70,8 +70,10 @@ async fn cases(app: &TestApp, token: &Minted) -> Vec<Case> {
         },
         Case {
             method: Method::DELETE,
-            path: g(&format!("/strikes/{strike_id}")),
-            body: json!({}),
+            // A lower-cased id names the same strike (ULIDs are read in any case), and the
+            // destructive-actions page has scripts echo the id in the body.
+            path: g(&format!("/strikes/{}", strike_id.to_lowercase())),
+            body: json!({ "strikeId": strike_id }),
             format: "REMOVE STRIKE {strikeId} IN GUILD {guildId}",
             concrete: format!("REMOVE STRIKE {strike_id} IN GUILD {GUILD}"),
             created: 200,
@@ -87,7 +89,7 @@ async fn cases(app: &TestApp, token: &Minted) -> Vec<Case> {
         Case {
             method: Method::DELETE,
             path: g(&format!("/bans/{TARGET}")),
-            body: json!({}),
+            body: json!({ "user_id": TARGET }),
             format: "UNBAN USER {userId} IN GUILD {guildId}",
             concrete: format!("UNBAN USER {TARGET} IN GUILD {GUILD}"),
             created: 200,
@@ -103,7 +105,7 @@ async fn cases(app: &TestApp, token: &Minted) -> Vec<Case> {
         Case {
             method: Method::DELETE,
             path: g(&format!("/mutes/{TARGET}")),
-            body: json!({}),
+            body: json!({ "userId": TARGET }),
             format: "LIFT MUTE FROM USER {userId} IN GUILD {guildId}",
             concrete: format!("LIFT MUTE FROM USER {TARGET} IN GUILD {GUILD}"),
             created: 200,
@@ -119,7 +121,7 @@ async fn cases(app: &TestApp, token: &Minted) -> Vec<Case> {
         Case {
             method: Method::POST,
             path: g(&format!("/servers/{server}/rcon/run")),
-            body: json!({"command": "kick PlayerName"}),
+            body: json!({"command": "kick PlayerName", "server_id": server}),
             format: "RUN RCON ON SERVER {serverId} IN GUILD {guildId}",
             concrete: format!("RUN RCON ON SERVER {server} IN GUILD {GUILD}"),
             created: 200,
@@ -262,4 +264,35 @@ async fn a_malformed_call_never_reaches_the_guard_or_the_action() {
     );
     let listed = app.get(&g("/strikes"), &token.secret).await;
     assert_eq!(listed.body["data"], json!([]), "nothing was written");
+}
+
+#[tokio::test]
+async fn an_id_echoed_in_the_body_must_name_the_record_in_the_path() {
+    let app = TestApp::start().await;
+    let token = app.mint(ALL).await;
+    let path = g(&format!("/bans/{TARGET}"));
+    let unban = |body: Value| {
+        app.send(
+            reqwest::Method::DELETE,
+            &path,
+            Some(&token.secret),
+            Some(body),
+            &[],
+        )
+    };
+    let sentinel = format!("UNBAN USER {TARGET} IN GUILD {GUILD}");
+    let other = unban(json!({ "user_id": "583912000000000999", "_confirmation": sentinel })).await;
+    let error = other.expect_error(400, "VALIDATION_FAILED");
+    assert_eq!(error["details"]["field"], "user_id");
+    assert_eq!(
+        error["message"],
+        format!("user_id in the body (583912000000000999) is not the one in the path ({TARGET})")
+    );
+    let unrelated =
+        unban(json!({ "strike_id": "01J00000000000000000000000", "_confirmation": sentinel }))
+            .await;
+    assert_eq!(
+        unrelated.expect_error(400, "VALIDATION_FAILED")["message"],
+        "strike_id is not a field of this call"
+    );
 }

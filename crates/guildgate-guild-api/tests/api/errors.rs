@@ -44,14 +44,25 @@ async fn not_found_for_missing_things_and_routes() {
         bad_id.expect_error(400, "VALIDATION_FAILED")["details"]["field"],
         "ticket_id"
     );
-    app.get("/api/public/v1/nothing-here", &token.secret)
-        .await
-        .expect_error(404, "NOT_FOUND");
+    // An unknown path on the public surface is a call to it like any other: counted
+    // against the address, with the rate-limit headers.
+    let mut ip_remaining = Vec::new();
+    for _ in 0..2 {
+        let unknown = app.get("/api/public/v1/nothing-here", &token.secret).await;
+        unknown.expect_error(404, "NOT_FOUND");
+        assert_eq!(unknown.header("x-ratelimit-limit"), Some("600"));
+        ip_remaining.push(unknown.header("x-ratelimit-remaining").unwrap().to_owned());
+    }
+    assert_ne!(
+        ip_remaining[0], ip_remaining[1],
+        "each unknown path drew from the ip bucket"
+    );
     let wrong_method = app
         .send(Method::PUT, &g("/strikes"), Some(&token.secret), None, &[])
         .await;
-    // The route exists: a wrong method is 405 with the methods it does answer.
-    let body = wrong_method.expect_error(405, "METHOD_NOT_ALLOWED");
+    // The route exists: a wrong method is NOT_FOUND (the locked list has no 405 code),
+    // saying which methods it does answer.
+    let body = wrong_method.expect_error(404, "NOT_FOUND");
     assert!(
         body["message"]
             .as_str()
@@ -62,7 +73,7 @@ async fn not_found_for_missing_things_and_routes() {
     assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
     app.send(Method::TRACE, "/api/public/v1/status", None, None, &[])
         .await
-        .expect_error(405, "METHOD_NOT_ALLOWED");
+        .expect_error(404, "NOT_FOUND");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! can be searched, edited and restored into a fresh slot with its original uid.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use guildgate_core::clock::to_rfc3339;
 use guildgate_core::shard::{RoleRule, new_net_uid};
 use guildgate_http::{Answer, MessageError};
@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::nets::{ARCHIVE, net_json};
 use super::{current, ok};
-use crate::body::{Body, query_number, snowflake};
+use crate::body::{Body, QueryParams, query_number, snowflake};
 use crate::caller::Caller;
 use crate::write::{Author, Effects, change_shard};
 
@@ -109,9 +109,16 @@ pub struct Search {
 }
 
 /// `GET /archive?q=&tag=&tag=&limit=`: newest first; `q` matches name and notes.
-pub async fn list(caller: Caller, Query(search): Query<Search>, uri: axum::http::Uri) -> Answer {
+pub async fn list(
+    caller: Caller,
+    QueryParams(search): QueryParams<Search>,
+    uri: axum::http::Uri,
+) -> Answer {
     let tags: Vec<String> = form_tags(uri.query().unwrap_or(""));
-    let limit = query_number(search.limit.as_deref(), "limit", 100, 1, 500)? as usize;
+    let limit = query_number(
+        search.limit.as_deref(),
+        &guildgate_core::shard::ARCHIVE_LIMIT,
+    )? as usize;
     let needle = search.q.as_deref().map(str::to_lowercase);
     let docs = caller
         .state

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::status::live_nets;
 use super::{Current, load, ok};
-use crate::body::query_number;
+use crate::body::{QueryParams, query_number};
 use crate::caller::{Caller, request_context};
 use crate::hub::distinct_users;
 use crate::state::ShardState;
@@ -25,8 +25,11 @@ pub struct TokenDays {
     days: Option<String>,
 }
 
-pub async fn public_token(caller: Caller, Query(query): Query<TokenDays>) -> Answer {
-    let days = query_number(query.days.as_deref(), "days", 30, 1, 365)?;
+pub async fn public_token(caller: Caller, QueryParams(query): QueryParams<TokenDays>) -> Answer {
+    let days = query_number(
+        query.days.as_deref(),
+        &guildgate_core::shard::PUBLIC_TOKEN_DAYS,
+    )?;
     let expires_at = caller.now() + i64::from(days) * DAY;
     let token = caller
         .state

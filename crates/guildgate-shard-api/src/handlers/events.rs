@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::ok;
-use crate::body::Body;
+use crate::body::{Body, QueryParams};
 use crate::caller::Caller;
 use crate::hub::Recent;
 use crate::state::ShardState;
@@ -123,7 +123,7 @@ impl Follow {
 pub async fn stream(
     caller: Caller,
     headers: HeaderMap,
-    Query(query): Query<StreamQuery>,
+    QueryParams(query): QueryParams<StreamQuery>,
 ) -> Answer {
     let resume = headers
         .get("last-event-id")

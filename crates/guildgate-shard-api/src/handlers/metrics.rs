@@ -1,12 +1,10 @@
-//! `GET /metrics` (JSON, `?sinceMinutes=`) and `GET /metrics/prometheus` (OpenMetrics text):
+//! `GET /metrics` (JSON, `?sinceMinutes=`) and `GET /metrics/prometheus` (OpenMetrics or classic text):
 //! this process's figures for the caller's shard.
 
 use std::borrow::Cow;
 use std::sync::atomic::AtomicU64;
 
-use axum::extract::Query;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, header};
 use guildgate_core::clock::{Millis, to_rfc3339};
 use guildgate_http::{Answer, MessageError};
 use prometheus_client::encoding::text::encode;
@@ -18,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Current, current, ok};
-use crate::body::query_number;
+use crate::body::{QueryParams, query_number};
 use crate::caller::Caller;
 use crate::hub::{Operator, distinct_users};
 use crate::metrics::GuildMetrics;
@@ -84,8 +82,11 @@ impl Snapshot {
     }
 }
 
-pub async fn json_metrics(caller: Caller, Query(query): Query<MetricsQuery>) -> Answer {
-    let since_minutes = query_number(query.since_minutes.as_deref(), "sinceMinutes", 60, 1, 1440)?;
+pub async fn json_metrics(caller: Caller, QueryParams(query): QueryParams<MetricsQuery>) -> Answer {
+    let since_minutes = query_number(
+        query.since_minutes.as_deref(),
+        &guildgate_core::shard::METRICS_SINCE_MINUTES,
+    )?;
     let snap = snapshot(&caller).await?;
     let from = snap.now - i64::from(since_minutes) * 60_000;
     let samples: Vec<Value> = snap
@@ -163,9 +164,10 @@ fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// The figures in the OpenMetrics text format (which Prometheus scrapes), every series
-/// labelled with the guild.
-pub async fn prometheus(caller: Caller) -> Answer {
+/// The figures in the OpenMetrics text format when the scraper asks for it (Prometheus
+/// does), in Prometheus's classic text format otherwise; every series labelled with the
+/// guild.
+pub async fn prometheus(caller: Caller, headers: HeaderMap) -> Answer {
     let snap = snapshot(&caller).await?;
     let m = &snap.metrics;
     let mut registry = Registry::with_labels(std::iter::once((
@@ -176,49 +178,49 @@ pub async fn prometheus(caller: Caller) -> Answer {
     gauge(
         r,
         "guildgate_shard_uptime_seconds",
-        "Seconds since this guildgate process started.",
+        "Seconds since this guildgate process started",
         snap.uptime_secs,
     );
     gauge(
         r,
         "guildgate_shard_connected_users",
-        "Comms clients connected now.",
+        "Comms clients connected now",
         count(snap.users()),
     );
     gauge(
         r,
         "guildgate_shard_peak_connected_users",
-        "Most comms clients connected at once since start.",
+        "Most comms clients connected at once since start",
         count(m.peak_connected),
     );
     counter(
         r,
         "guildgate_shard_joins",
-        "Comms client connections since start.",
+        "Comms client connections since start",
         m.joins,
     );
     gauge(
         r,
         "guildgate_shard_transmitting_users",
-        "Operators transmitting now.",
+        "Operators transmitting now",
         count(snap.transmitting()),
     );
     counter(
         r,
         "guildgate_shard_transmissions",
-        "Push-to-talk presses since start.",
+        "Push-to-talk presses since start",
         m.transmissions,
     );
     gauge(
         r,
         "guildgate_shard_operation_open",
-        "1 while the operation is open.",
+        "1 while the operation is open",
         i64::from(snap.shard.config.operation_open),
     );
     gauge(
         r,
         "guildgate_shard_nets",
-        "Active nets.",
+        "Active nets",
         count(snap.shard.config.nets.len()),
     );
     let occupancy = Family::<NetLabels, Gauge>::default();
@@ -229,7 +231,7 @@ pub async fn prometheus(caller: Caller) -> Answer {
     }
     r.register(
         "guildgate_shard_net_occupancy",
-        "Operators on each net now (assignments and role rules).",
+        "Operators on each net now (assignments and role rules)",
         occupancy,
     );
     let talk = Family::<NetLabels, Counter<f64, AtomicU64>>::default();
@@ -240,17 +242,13 @@ pub async fn prometheus(caller: Caller) -> Answer {
     }
     r.register(
         "guildgate_shard_talk_seconds",
-        "Seconds of transmission per net since start.",
+        "Seconds of transmission per net since start",
         talk,
     );
     let mut text = String::new();
     encode(&mut text, &registry).map_err(|_| MessageError::internal())?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+    Ok(guildgate_http::metrics_response(
+        headers.get(header::ACCEPT),
         text,
-    )
-        .into_response())
+    ))
 }

@@ -1,6 +1,5 @@
 //! Reads: status, the stored assignment map, features, the public net, rules, audit.
 
-use axum::extract::Query;
 use axum::response::Response;
 use guildgate_core::clock::to_rfc3339;
 use guildgate_core::model::PageRequest;
@@ -11,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Current, current, ok};
-use crate::body::query_number;
+use crate::body::{QueryParams, query_number};
 use crate::caller::Caller;
 use crate::hub::{Operator, distinct_users};
 use crate::state::ShardState;
@@ -159,8 +158,8 @@ pub struct AuditQuery {
     limit: Option<String>,
 }
 
-pub async fn audit(caller: Caller, Query(query): Query<AuditQuery>) -> Answer {
-    let limit = query_number(query.limit.as_deref(), "limit", 100, 1, 500)?;
+pub async fn audit(caller: Caller, QueryParams(query): QueryParams<AuditQuery>) -> Answer {
+    let limit = query_number(query.limit.as_deref(), &guildgate_core::shard::AUDIT_LIMIT)?;
     let filter = AuditFilter {
         surface: Some("shard".to_owned()),
         ..AuditFilter::default()

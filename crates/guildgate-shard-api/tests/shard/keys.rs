@@ -118,6 +118,14 @@ async fn calls_are_audited_with_the_key_and_readable_by_read_audit() {
         .get("/api/v1/audit?limit=0", &key)
         .await
         .expect_error(400, "limit must be a number from 1 to 500");
+    // A parameter given twice is refused in the surface's shape, not axum's plain text.
+    shard
+        .get("/api/v1/audit?limit=1&limit=2", &key)
+        .await
+        .expect_error(
+            400,
+            "Failed to deserialize query string: duplicate field `limit`",
+        );
 }
 
 #[tokio::test]

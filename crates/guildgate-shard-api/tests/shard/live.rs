@@ -129,22 +129,50 @@ async fn clients_join_talk_and_follow_the_configuration() {
     let bad = shard.get("/api/v1/metrics?sinceMinutes=0", &key).await;
     bad.expect_error(400, "sinceMinutes must be a number from 1 to 1440");
 
-    let text = shard
-        .http
-        .get(format!("{}/api/v1/metrics/prometheus", shard.base))
-        .header("authorization", format!("Bearer {key}"))
-        .send()
-        .await
-        .unwrap();
+    let scrape_as = |accept: &'static str| {
+        shard
+            .http
+            .get(format!("{}/api/v1/metrics/prometheus", shard.base))
+            .header("authorization", format!("Bearer {key}"))
+            .header("accept", accept)
+            .send()
+    };
+    // Prometheus asks for OpenMetrics by name and gets it.
+    let openmetrics = scrape_as(
+        "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    )
+    .await
+    .unwrap();
     assert!(
-        text.headers()["content-type"]
+        openmetrics.headers()["content-type"]
             .to_str()
             .unwrap()
             .starts_with("application/openmetrics-text; version=1.0.0")
     );
+    let openmetrics = openmetrics.text().await.unwrap();
+    assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");
+    assert!(openmetrics.contains("# TYPE guildgate_shard_joins counter\n"));
+    // Any other scraper gets the classic text, whose counters are typed by their samples.
+    let text = scrape_as("*/*").await.unwrap();
+    assert!(
+        text.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
     let text = text.text().await.unwrap();
-    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(!text.contains("# EOF") && !text.contains(".."), "{text}");
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let joins = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "guildgate_shard_joins_total")
+        .unwrap();
+    assert!(
+        matches!(joins.value, prometheus_parse::Value::Counter(_)),
+        "{:?}",
+        joins.value
+    );
     let value = |name: &str, net: Option<&str>| {
         let sample = scrape
             .samples

@@ -23,6 +23,7 @@ use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 
 const NAME: &str = "guildgate_http_request_duration_seconds";
+/// Written as it stands (a collector's help gets no period added, unlike a registered metric's).
 const HELP: &str =
     "Calls answered, by surface, route, method and status class, with their latency.";
 
