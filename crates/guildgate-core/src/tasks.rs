@@ -118,6 +118,11 @@ fn as_rfc3339(value: &str) -> Option<String> {
         return Some(format!("{value}T00:00:00Z"));
     }
     let (date, time) = (value.get(..11)?, value.get(11..)?);
+    // The separator must be one: a date with an offset (`2026-03-18+02:00`, XML Schema's
+    // `xs:date`) would otherwise read as a time of day.
+    if !matches!(date.as_bytes()[10], b'T' | b't' | b' ') {
+        return None;
+    }
     let (clock, zone) = match time.find(['Z', 'z', '+', '-']) {
         Some(at) => time.split_at(at),
         None => (time, ""),
@@ -302,6 +307,9 @@ mod tests {
             "2026-03-18T17",
             "2026-03-18T17:00:00+2",
             "2026-03-18T17:00:00+02:0",
+            "2026-03-18+02:00",
+            "2026-03-18-05:30",
+            "2026-03-18x17:00",
         ] {
             assert!(parse_task_date("due_date", wrong).is_err(), "{wrong}");
         }

@@ -94,10 +94,14 @@ pub fn router(state: AppState) -> Router {
         }
         router = router.route(path, methods);
     }
-    router = router.route(
+    // The catch-all does not match the bare prefix, with or without its slash.
+    for unknown in [
+        "/api/public/v1",
+        "/api/public/v1/",
         "/api/public/v1/{*rest}",
-        axum::routing::any(unknown_public_route),
-    );
+    ] {
+        router = router.route(unknown, axum::routing::any(unknown_public_route));
+    }
     let body_limit = state.config.body_limit;
     router
         .layer(axum::middleware::from_fn_with_state(state.clone(), surface))

@@ -52,6 +52,9 @@ pub fn validate_locally(change: &ProposedChange<'_>) -> Result<(), Refusal> {
     let mut uids = BTreeSet::new();
     for net in &after.nets {
         valid_name("Net name", &net.name)?;
+        if net.uid == super::config::PUBLIC_NET_UID {
+            return Err(super::config::public_net_refusal());
+        }
         if !is_net_uid(&net.uid) {
             return Err(Refusal::invalid(format!(
                 "'{}' is not a netUid (net_ + 24 lowercase base32 characters)",

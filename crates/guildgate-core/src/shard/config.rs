@@ -128,7 +128,11 @@ impl NetRef {
     /// A path segment or text field: `net_...` is a uid, digits a slot.
     pub fn parse(value: &str) -> Result<Self, Refusal> {
         let value = value.trim();
-        if value.starts_with("net_") {
+        if value == PUBLIC_NET_UID {
+            // Refused wherever an owner names a net (an assignment, an archive entry, a
+            // preset), so no real net can take the public net's uid.
+            Err(public_net_refusal())
+        } else if value.starts_with("net_") {
             Ok(Self::Uid(value.to_owned()))
         } else {
             value.parse::<u32>().map(Self::Slot).map_err(|_| {
@@ -165,7 +169,6 @@ pub struct Applied {
     pub changed: bool,
 }
 
-/// `net_` + 24 lowercase base32 characters.
 /// The `netUid` of the public net's virtual entry in `/status`: in the form of every other
 /// netUid, so a client that checks or parses netUids can take it, and fixed, because the
 /// public net is one per shard. No generated uid takes it (one chance in 2^120).
@@ -174,6 +177,14 @@ pub const PUBLIC_NET_UID: &str = "net_publicpublicpublicpublic";
 /// The slot the public net's virtual entry shows (`id`); no real net takes it.
 pub const PUBLIC_NET_SLOT: u32 = 0;
 
+pub(crate) fn public_net_refusal() -> Refusal {
+    Refusal::invalid(
+        "The public net is virtual: it takes no assignments, rules or edits here; \
+         show, hide or remove it through /api/v1/public-net",
+    )
+}
+
+/// `net_` + 24 lowercase base32 characters.
 pub fn new_net_uid() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
     let mut rng = rand::rng();
@@ -205,10 +216,7 @@ impl ShardConfig {
         if matches!(reference, NetRef::Uid(uid) if uid == PUBLIC_NET_UID)
             || matches!(reference, NetRef::Slot(PUBLIC_NET_SLOT))
         {
-            return Err(Refusal::invalid(
-                "The public net is virtual: it takes no assignments, rules or edits here; \
-                 show, hide or remove it through /api/v1/public-net",
-            ));
+            return Err(public_net_refusal());
         }
         self.nets
             .iter()

@@ -47,8 +47,8 @@ async fn not_found_for_missing_things_and_routes() {
     // An unknown path on the public surface is a call to it like any other: counted
     // against the address, with the rate-limit headers.
     let mut ip_remaining = Vec::new();
-    for _ in 0..2 {
-        let unknown = app.get("/api/public/v1/nothing-here", &token.secret).await;
+    for path in ["/api/public/v1/nothing-here", "/api/public/v1"] {
+        let unknown = app.get(path, &token.secret).await;
         unknown.expect_error(404, "NOT_FOUND");
         assert_eq!(unknown.header("x-ratelimit-limit"), Some("600"));
         ip_remaining.push(unknown.header("x-ratelimit-remaining").unwrap().to_owned());

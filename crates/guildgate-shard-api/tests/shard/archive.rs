@@ -143,3 +143,22 @@ async fn an_entry_read_back_can_be_edited_and_sent_whole() {
     assert_eq!(upserted.ok()["created"], false);
     assert_eq!(upserted.body["entry"]["uid"], uid.as_str());
 }
+
+#[tokio::test]
+async fn no_entry_or_net_can_take_the_public_nets_uid() {
+    let shard = Shard::start().await;
+    let key = shard.mint(ALL_SCOPES).await;
+    let public_uid = guildgate_core::shard::PUBLIC_NET_UID;
+    shard
+        .post(
+            "/api/v1/archive",
+            &key,
+            json!({ "netUid": public_uid, "name": "Squatter" }),
+        )
+        .await
+        .expect_error(
+            400,
+            "The public net is virtual: it takes no assignments, rules or edits here; show, hide or remove it through /api/v1/public-net",
+        );
+    assert_eq!(shard.get("/api/v1/archive", &key).await.ok()["total"], 0);
+}
