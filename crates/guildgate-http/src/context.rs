@@ -205,24 +205,26 @@ pub async fn surface_middleware(surface: &Surface, mut req: Request, next: Next)
         status = response.status().as_u16(),
         "answered"
     );
-    if response.status() == StatusCode::METHOD_NOT_ALLOWED
-        && surface.wrong_method == WrongMethod::RouteNotFound
-    {
-        response = MessageError::not_found("Route").into_response();
-    } else if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-        // The body in this surface's shape; axum's Allow header stays.
-        let allow = response.headers().get(header::ALLOW).cloned();
-        response = MessageError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!(
-                "Route {} does not answer {}; the Allow header lists the methods it does",
-                ctx.path, ctx.method
-            ),
-        )
-        .into_response();
-        if let Some(allow) = allow {
-            response.headers_mut().insert(header::ALLOW, allow);
-        }
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        response = match surface.wrong_method {
+            WrongMethod::RouteNotFound => MessageError::not_found("Route").into_response(),
+            WrongMethod::NotAllowed => {
+                // The body in this surface's shape; axum's Allow header stays.
+                let allow = response.headers().get(header::ALLOW).cloned();
+                let mut refused = MessageError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!(
+                        "Route {} does not answer {}; the Allow header lists the methods it does",
+                        ctx.path, ctx.method
+                    ),
+                )
+                .into_response();
+                if let Some(allow) = allow {
+                    refused.headers_mut().insert(header::ALLOW, allow);
+                }
+                refused
+            }
+        };
     }
     let headers = response.headers_mut();
     headers.insert(

@@ -14,5 +14,5 @@ pub use context::{
     CallRecord, KeyIdentity, RequestContext, Surface, WrongMethod, client_ip, surface_middleware,
 };
 pub use error::{Answer, MessageError, Outcome};
-pub use metrics_text::{classic_text, metrics_response};
+pub use metrics_text::metrics_response;
 pub use table::{RouteRow, table_method, table_router};

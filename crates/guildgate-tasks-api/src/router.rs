@@ -52,7 +52,13 @@ pub fn router(state: TasksState) -> Router {
         .with_state(state)
 }
 
-/// The answer to an unknown path under `/api/v1`.
-pub async fn not_found() -> crate::error::TasksError {
-    crate::error::TasksError::not_found("Route")
+/// The answer to an unknown path under `/api/v1`. It carries a request id as every other
+/// answer of the surface does, though no surface middleware wraps a fallback.
+pub async fn not_found() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = crate::error::TasksError::not_found("Route").into_response();
+    if let Ok(id) = guildgate_core::ids::new_request_id().parse() {
+        response.headers_mut().insert("x-request-id", id);
+    }
+    response
 }

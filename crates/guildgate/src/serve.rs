@@ -245,20 +245,11 @@ async fn ready(
 
 /// An unknown path answers in the shape of the surface its prefix belongs to.
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let mut response = if uri.path().starts_with("/api/v1/") || uri.path() == "/api/v1" {
-        guildgate_tasks_api::not_found().await.into_response()
+    if uri.path().starts_with("/api/v1/") || uri.path() == "/api/v1" {
+        guildgate_tasks_api::not_found().await
     } else {
         guildgate_guild_api::not_found().await
-    };
-    // Every other answer of the Owner and tasks APIs carries its request id; an unknown
-    // path is no surface's call, so it gets one here.
-    if !response.headers().contains_key("x-request-id")
-        && let Ok(id) = guildgate_core::ids::new_request_id().parse()
-    {
-        response.headers_mut().insert("x-request-id", id);
     }
-    response
 }
 
 /// Once a minute, timed bans whose time is up are lifted on Discord and marked lifted.

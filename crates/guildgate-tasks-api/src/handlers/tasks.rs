@@ -17,31 +17,18 @@ const MAX_LIMIT: u32 = 100;
 const MAX_TITLE: usize = 500;
 const MAX_DESCRIPTION: usize = 100_000;
 
-/// Digits, with an optional leading `+`.
-fn is_whole_number(value: &str) -> bool {
-    let digits = value.strip_prefix('+').unwrap_or(value);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
 fn positive(query: &HashMap<String, String>, name: &str, default: u32) -> Result<u32, TasksError> {
-    match query.get(name) {
-        None => Ok(default),
-        // A number too large for the counter is still a positive integer: it reads as the
-        // largest (a limit is then capped, a page is past the end).
-        Some(v) if is_whole_number(v) => {
-            let n = v
-                .strip_prefix('+')
-                .unwrap_or(v)
-                .parse::<u32>()
-                .unwrap_or(u32::MAX);
-            (n > 0).then_some(n).ok_or_else(|| {
-                TasksError::bad_request(format!("{name} must be a positive integer"))
-            })
-        }
-        Some(_) => Err(TasksError::bad_request(format!(
-            "{name} must be a positive integer"
-        ))),
-    }
+    let Some(value) = query.get(name) else {
+        return Ok(default);
+    };
+    let digits = value.strip_prefix('+').unwrap_or(value);
+    let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    // A number too large for the counter is still a positive integer: it reads as the
+    // largest (a limit is then capped, a page is past the end).
+    whole
+        .then(|| digits.parse::<u32>().unwrap_or(u32::MAX))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| TasksError::bad_request(format!("{name} must be a positive integer")))
 }
 
 pub async fn list_tasks(caller: Caller, id: PathId, uri: Uri) -> Answer {
